@@ -1,0 +1,91 @@
+"""Append-only event log.
+
+Every event is written and flushed as it is emitted so that a crash or Ctrl-C loses nothing
+already said; ``alys-test replay`` rebuilds the run summary from this file alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class TestEvent:
+    __test__ = False
+
+    event_id: int
+    timestamp: float
+    type: str
+    source: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=str, separators=(",", ":"))
+
+
+class EventSink(Protocol):
+    """What a harness needs to report events: the framework hands one to each harness."""
+
+    def emit(self, type: str, source: str, **metadata: Any) -> TestEvent: ...
+
+
+class EventLog:
+    """Thread-safe JSONL event log; with ``path=None`` it only keeps events in memory."""
+
+    def __init__(self, path: Path | None = None, keep_in_memory: bool = True) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._keep = keep_in_memory
+        self.events: list[TestEvent] = []
+        self._fh = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def emit(self, type: str, source: str, **metadata: Any) -> TestEvent:
+        with self._lock:
+            event = TestEvent(next(self._ids), time.time(), type, source, metadata)
+            if self._keep:
+                self.events.append(event)
+            if self._fh is not None and not self._fh.closed:
+                self._fh.write(event.to_json() + "\n")
+                self._fh.flush()
+        return event
+
+    def of_type(self, type: str) -> list[TestEvent]:
+        return [e for e in self.events if e.type == type]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fh is not None and not self._fh.closed:
+                self._fh.close()
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_events(path: Path) -> Iterator[TestEvent]:
+    """Yield events from a JSONL log; a torn last line (crash mid-write) is ignored."""
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            yield TestEvent(
+                int(d["event_id"]), float(d["timestamp"]), d["type"], d["source"], d["metadata"]
+            )

@@ -1,0 +1,203 @@
+"""The TestHarness protocol and a base class that turns measured checks into TestResults.
+
+A harness test method is ``async def test_x(self, out: Outcome) -> None`` decorated with
+``@harness_test("category")``. It measures the target, records numbers with ``out.record`` and
+states properties with ``out.expect``. The base class times it, applies the timeout, catches
+exceptions and refuses a method that checked nothing: a verdict must come from a measurement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from ..config import TestConfig
+from ..events import EventLog, EventSink
+from ..results import TestResult, TestStatus
+
+
+@runtime_checkable
+class TestHarness(Protocol):
+    """What the framework needs from a harness; nothing more."""
+
+    __test__ = False
+
+    name: str
+
+    async def health_check(self) -> bool: ...
+    async def initialize(self) -> None: ...
+    async def run_all_tests(self) -> list[TestResult]: ...
+    async def shutdown(self) -> None: ...
+    def get_metrics(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class HarnessContext:
+    """Everything a harness may use from the framework, handed over at construction."""
+
+    config: TestConfig
+    events: EventSink = field(default_factory=EventLog)
+    workdir: Path = field(default_factory=lambda: Path("."))
+    executor: Executor | None = None
+
+    @property
+    def seed(self) -> int:
+        return self.config.seed
+
+    def rng(self, salt: str = "") -> random.Random:
+        """A generator derived from the run seed; the salt keeps harnesses independent."""
+        return random.Random(f"{self.config.seed}:{salt}")
+
+
+class PropertyViolation(AssertionError):
+    """Raised by ``Outcome.require`` to end a test early with a named violated property."""
+
+
+class SkipTest(Exception):
+    pass
+
+
+class Outcome:
+    """Collects the measurements and property checks of one test method."""
+
+    def __init__(self) -> None:
+        self.metrics: dict[str, Any] = {}
+        self.violations: list[str] = []
+        self.checks = 0
+        self.skipped: str | None = None
+
+    def record(self, **metrics: Any) -> None:
+        self.metrics.update(metrics)
+
+    def expect(self, condition: bool, prop: str, detail: str = "") -> bool:
+        """State a property; a false one fails the test with ``prop: detail`` as its message."""
+        self.checks += 1
+        if not condition:
+            self.violations.append(f"{prop}: {detail}" if detail else prop)
+        return bool(condition)
+
+    def require(self, condition: bool, prop: str, detail: str = "") -> None:
+        """Like expect, but stops the test: later checks make no sense without this one."""
+        if not self.expect(condition, prop, detail):
+            raise PropertyViolation(prop)
+
+    def skip(self, reason: str) -> None:
+        self.skipped = reason
+        raise SkipTest(reason)
+
+
+TestMethod = Callable[[Any, Outcome], Awaitable[None]]
+
+
+def harness_test(category: str, *, timeout_s: float | None = None) -> Callable[[TestMethod], TestMethod]:
+    """Mark a coroutine method as a harness test in ``category``."""
+
+    def mark(fn: TestMethod) -> TestMethod:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"{fn.__name__} must be async")
+        fn.__harness_test__ = (category, timeout_s)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class BaseHarness:
+    """Runs the decorated test methods in definition order and reports each one."""
+
+    name: ClassVar[str] = "harness"
+    categories: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, ctx: HarnessContext) -> None:
+        self.ctx = ctx
+        self.config = ctx.config
+        self.results: list[TestResult] = []
+        self._metrics: dict[str, Any] = {}
+
+    # -- protocol ----------------------------------------------------------------------
+    async def health_check(self) -> bool:
+        """Subclasses probe their target; the base only says whether tests are defined."""
+        return bool(self.test_methods())
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    def get_metrics(self) -> dict[str, Any]:
+        return {
+            "tests": len(self.results),
+            "passed": sum(r.passed for r in self.results),
+            **self._metrics,
+        }
+
+    async def run_all_tests(self) -> list[TestResult]:
+        return await self.run_tests()
+
+    # -- running ---------------------------------------------------------------------------
+    @classmethod
+    def test_methods(cls) -> list[tuple[str, str, float | None]]:
+        """(name, category, timeout) of every decorated method, in definition order."""
+        seen: dict[str, tuple[str, str, float | None]] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, fn in vars(klass).items():
+                mark = getattr(fn, "__harness_test__", None)
+                if mark is not None:
+                    seen[attr] = (attr, mark[0], mark[1])
+        return list(seen.values())
+
+    async def run_tests(self, only: Iterable[str] | None = None) -> list[TestResult]:
+        wanted = set(only) if only is not None else None
+        results = []
+        for name, category, timeout in self.test_methods():
+            if wanted is not None and name not in wanted:
+                continue
+            results.append(await self.run_one(name, category, timeout))
+        return results
+
+    async def run_one(self, name: str, category: str, timeout_s: float | None = None) -> TestResult:
+        limit = timeout_s or self.config.performance.max_test_duration_s
+        out = Outcome()
+        self.ctx.events.emit("test_started", self.name, test=name, category=category)
+        start = time.perf_counter()
+        status, message = TestStatus.PASSED, ""
+        try:
+            await asyncio.wait_for(getattr(self, name)(out), timeout=limit)
+        except PropertyViolation:
+            pass
+        except SkipTest as exc:
+            status, message = TestStatus.SKIPPED, str(exc)
+        except TimeoutError:
+            status, message = TestStatus.ERROR, f"timed out after {limit:g} s"
+        except Exception as exc:  # a broken target or harness: reported, never swallowed
+            status = TestStatus.ERROR
+            message = f"{type(exc).__name__}: {exc}"
+            out.metrics.setdefault("traceback", traceback.format_exc(limit=6))
+        duration = time.perf_counter() - start
+        if status is TestStatus.PASSED:
+            if out.violations:
+                status, message = TestStatus.FAILED, "; ".join(out.violations)
+            elif out.checks == 0:
+                status, message = TestStatus.ERROR, "test checked no property"
+        elif status is TestStatus.ERROR and out.violations:
+            message = "; ".join(out.violations + [message])
+        result = TestResult(name, self.name, category, status, duration, message, out.metrics)
+        self.results.append(result)
+        self.ctx.events.emit(
+            "test_finished",
+            self.name,
+            test=name,
+            category=category,
+            status=status.value,
+            duration_s=duration,
+            message=message,
+        )
+        return result

@@ -1,0 +1,70 @@
+"""Which harnesses validate which phase.
+
+Each harness is one module plus one line here. Entries are import strings so that a phase
+whose module does not exist yet is reported as *not implemented* instead of breaking the run.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..phases import MigrationPhase
+from .base import HarnessContext, TestHarness
+
+HarnessFactory = Callable[[HarnessContext], TestHarness]
+
+
+@dataclass(frozen=True)
+class Registration:
+    phase: MigrationPhase
+    target: str  # "module:Class" or a factory registered directly
+
+
+BUILTIN: list[Registration] = [
+    Registration(MigrationPhase.FOUNDATION, "alys_test_framework.harness.foundation:FoundationHarness"),
+    Registration(MigrationPhase.ACTOR_CORE, "alys_test_framework.harness.actor:ActorTestHarness"),
+    Registration(MigrationPhase.SYNC_IMPROVEMENT, "alys_test_framework.harness.sync:SyncTestHarness"),
+    Registration(MigrationPhase.SYNC_IMPROVEMENT, "alys_test_framework.harness.network:NetworkTestHarness"),
+    Registration(MigrationPhase.LIGHTHOUSE_MIGRATION, "alys_test_framework.harness.lighthouse:LighthouseCompatHarness"),
+    Registration(MigrationPhase.GOVERNANCE_INTEGRATION, "alys_test_framework.harness.governance:GovernanceIntegrationHarness"),
+]
+
+
+class HarnessRegistry:
+    """Maps phases to harness factories; a missing module means 'not implemented'."""
+
+    def __init__(self, registrations: list[Registration] | None = None) -> None:
+        self._entries: dict[MigrationPhase, list[str | HarnessFactory]] = {p: [] for p in MigrationPhase}
+        for reg in BUILTIN if registrations is None else registrations:
+            self._entries[reg.phase].append(reg.target)
+
+    def register(self, phase: MigrationPhase, factory: str | HarnessFactory) -> None:
+        self._entries[phase].append(factory)
+
+    def replace(self, phase: MigrationPhase, factories: list[str | HarnessFactory]) -> None:
+        self._entries[phase] = list(factories)
+
+    def factories(self, phase: MigrationPhase) -> list[HarnessFactory]:
+        """Resolve the phase's factories; unimportable builtin modules are skipped."""
+        out: list[HarnessFactory] = []
+        for entry in self._entries[phase]:
+            if callable(entry):
+                out.append(entry)
+                continue
+            module_name, _, attr = entry.partition(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name == module_name:  # the harness is not written yet
+                    continue
+                raise
+            out.append(getattr(module, attr))
+        return out
+
+    def is_implemented(self, phase: MigrationPhase) -> bool:
+        return bool(self.factories(phase))
+
+    def entries(self, phase: MigrationPhase) -> list[str | HarnessFactory]:
+        return list(self._entries[phase])
