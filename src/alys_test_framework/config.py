@@ -113,6 +113,10 @@ class TestConfig(_Section):
     workers: int = Field(8, gt=0)
     seed: int = Field(0, ge=0)
     continue_on_failure: bool = False
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="'module:function' hooks called with the harness registry to add harnesses",
+    )
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     actor_system: ActorSystemConfig = Field(default_factory=ActorSystemConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
@@ -141,7 +145,9 @@ class TestConfig(_Section):
         if name == "default":
             return cls()
         if name not in _PRESETS:
-            raise ConfigError(f"unknown preset {name!r}; choose one of: default, {', '.join(_PRESETS)}")
+            raise ConfigError(
+                f"unknown preset {name!r}; choose one of: default, {', '.join(_PRESETS)}"
+            )
         return cls.model_validate(_PRESETS[name])
 
     # -- files and environment -----------------------------------------------------------
@@ -251,7 +257,9 @@ def describe_validation_error(exc: ValidationError) -> str:
                 bounds.append(f"{sym} {ctx[name]}")
         field_range = _range_of(loc)
         if bounds:
-            parts.append(f"{loc} = {value!r} is out of range: must be {' and '.join(bounds)}{field_range}")
+            parts.append(
+                f"{loc} = {value!r} is out of range: must be {' and '.join(bounds)}{field_range}"
+            )
         else:
             parts.append(f"{loc}: {err['msg']} (got {value!r})")
     return "; ".join(parts)

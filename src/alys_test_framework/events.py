@@ -10,7 +10,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,6 +45,7 @@ class EventLog:
         self._ids = itertools.count(1)
         self._keep = keep_in_memory
         self.events: list[TestEvent] = []
+        self._listeners: list[Callable[[TestEvent], None]] = []
         self._fh = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +59,13 @@ class EventLog:
             if self._fh is not None and not self._fh.closed:
                 self._fh.write(event.to_json() + "\n")
                 self._fh.flush()
+        for listener in self._listeners:
+            listener(event)
         return event
+
+    def add_listener(self, listener: Callable[[TestEvent], None]) -> None:
+        """Called after each event is durable; used for live progress output."""
+        self._listeners.append(listener)
 
     def of_type(self, type: str) -> list[TestEvent]:
         return [e for e in self.events if e.type == type]

@@ -9,4 +9,11 @@ from .base import (
     harness_test,
 )
 
-__all__ = ["BaseHarness", "HarnessContext", "Outcome", "PropertyViolation", "TestHarness", "harness_test"]
+__all__ = [
+    "BaseHarness",
+    "HarnessContext",
+    "Outcome",
+    "PropertyViolation",
+    "TestHarness",
+    "harness_test",
+]

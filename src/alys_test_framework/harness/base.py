@@ -26,9 +26,10 @@ from ..results import TestResult, TestStatus
 
 @runtime_checkable
 class TestHarness(Protocol):
-    """What the framework needs from a harness; nothing more."""
+    """What the framework needs from a harness; nothing more.
 
-    __test__ = False
+    (No ``__test__`` marker here: runtime protocol checks would demand it of every harness.)
+    """
 
     name: str
 
@@ -97,7 +98,9 @@ class Outcome:
 TestMethod = Callable[[Any, Outcome], Awaitable[None]]
 
 
-def harness_test(category: str, *, timeout_s: float | None = None) -> Callable[[TestMethod], TestMethod]:
+def harness_test(
+    category: str, *, timeout_s: float | None = None
+) -> Callable[[TestMethod], TestMethod]:
     """Mark a coroutine method as a harness test in ``category``."""
 
     def mark(fn: TestMethod) -> TestMethod:

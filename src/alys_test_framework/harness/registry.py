@@ -23,20 +23,38 @@ class Registration:
 
 
 BUILTIN: list[Registration] = [
-    Registration(MigrationPhase.FOUNDATION, "alys_test_framework.harness.foundation:FoundationHarness"),
+    Registration(
+        MigrationPhase.FOUNDATION, "alys_test_framework.harness.foundation:FoundationHarness"
+    ),
     Registration(MigrationPhase.ACTOR_CORE, "alys_test_framework.harness.actor:ActorTestHarness"),
-    Registration(MigrationPhase.SYNC_IMPROVEMENT, "alys_test_framework.harness.sync:SyncTestHarness"),
-    Registration(MigrationPhase.SYNC_IMPROVEMENT, "alys_test_framework.harness.network:NetworkTestHarness"),
-    Registration(MigrationPhase.LIGHTHOUSE_MIGRATION, "alys_test_framework.harness.lighthouse:LighthouseCompatHarness"),
-    Registration(MigrationPhase.GOVERNANCE_INTEGRATION, "alys_test_framework.harness.governance:GovernanceIntegrationHarness"),
+    Registration(
+        MigrationPhase.SYNC_IMPROVEMENT, "alys_test_framework.harness.sync:SyncTestHarness"
+    ),
+    Registration(
+        MigrationPhase.SYNC_IMPROVEMENT, "alys_test_framework.harness.network:NetworkTestHarness"
+    ),
+    Registration(
+        MigrationPhase.LIGHTHOUSE_MIGRATION,
+        "alys_test_framework.harness.lighthouse:LighthouseCompatHarness",
+    ),
+    Registration(
+        MigrationPhase.GOVERNANCE_INTEGRATION,
+        "alys_test_framework.harness.governance:GovernanceIntegrationHarness",
+    ),
 ]
+
+
+class PluginError(ValueError):
+    """A configured plugin that cannot be imported; a user error, reported in one line."""
 
 
 class HarnessRegistry:
     """Maps phases to harness factories; a missing module means 'not implemented'."""
 
     def __init__(self, registrations: list[Registration] | None = None) -> None:
-        self._entries: dict[MigrationPhase, list[str | HarnessFactory]] = {p: [] for p in MigrationPhase}
+        self._entries: dict[MigrationPhase, list[str | HarnessFactory]] = {
+            p: [] for p in MigrationPhase
+        }
         for reg in BUILTIN if registrations is None else registrations:
             self._entries[reg.phase].append(reg.target)
 
@@ -62,6 +80,16 @@ class HarnessRegistry:
                 raise
             out.append(getattr(module, attr))
         return out
+
+    def load_plugins(self, plugins: list[str]) -> None:
+        """Call each 'module:function' with this registry so users can add their harnesses."""
+        for spec in plugins:
+            module_name, _, attr = spec.partition(":")
+            try:
+                hook = getattr(importlib.import_module(module_name), attr or "register")
+            except (ImportError, AttributeError) as exc:
+                raise PluginError(f"plugin {spec!r} cannot be loaded: {exc}") from None
+            hook(self)
 
     def is_implemented(self, phase: MigrationPhase) -> bool:
         return bool(self.factories(phase))

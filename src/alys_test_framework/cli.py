@@ -1,0 +1,273 @@
+"""The ``alys-test`` command line.
+
+Bad input (unknown phase, bad config, unwritable report dir, bad option) ends with exit code 2
+and one line naming the problem; Ctrl-C writes partial reports and exits 130.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .config import ConfigError, TestConfig
+from .events import TestEvent
+from .harness.registry import HarnessRegistry, PluginError
+from .phases import MigrationPhase
+
+try:  # typer >= 0.24 vendors click; older versions depend on it
+    from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import exceptions as click_exc  # type: ignore[no-redef]
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Validate the Alys V2 migration phase by phase on real targets.",
+)
+config_app = typer.Typer(no_args_is_help=True, help="Show or validate configurations.")
+baseline_app = typer.Typer(no_args_is_help=True, help="Manage performance baselines.")
+app.add_typer(config_app, name="config")
+app.add_typer(baseline_app, name="baseline")
+
+console = Console(stderr=False, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class UsageProblem(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def _fail(message: str) -> None:
+    raise UsageProblem(message)
+
+
+def _load_config(
+    config: Path | None,
+    preset: str | None,
+    seed: int | None,
+    continue_on_failure: bool | None = None,
+) -> TestConfig:
+    overrides: dict[str, Any] = {}
+    if seed is not None:
+        overrides["seed"] = seed
+    if continue_on_failure:
+        overrides["continue_on_failure"] = True
+    try:
+        return TestConfig.load(path=config, preset=preset, overrides=overrides)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+def _prepare_report_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        _fail(f"report dir {path} is not writable: {exc.strerror or exc}")
+    return path
+
+
+class Progress:
+    """Prints each test as it finishes, from the event stream."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+
+    def __call__(self, event: TestEvent) -> None:
+        if self.quiet:
+            return
+        md = event.metadata
+        if event.type == "phase_started":
+            console.print(f"[bold]▶ {md['phase']}[/bold]")
+        elif event.type == "test_finished":
+            mark = {"passed": "[green]✓[/green]", "skipped": "[yellow]-[/yellow]"}.get(
+                md["status"], "[red]✗[/red]"
+            )
+            line = (
+                f"  {mark} {event.source}.{md['test']} [dim]({md.get('duration_s', 0):.2f} s)[/dim]"
+            )
+            if md["status"] not in ("passed", "skipped") and md.get("message"):
+                line += f" [red]{_short(md['message'])}[/red]"
+            console.print(line)
+        elif event.type == "phase_finished":
+            color = (
+                "green"
+                if md["status"] == "passed"
+                else "yellow"
+                if md["status"] == "skipped"
+                else "red"
+            )
+            msg = f" {_short(md['message'])}" if md.get("message") else ""
+            console.print(f"  [{color}]{md['status'].upper()}[/{color}]{msg}")
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _result_table(result: Any) -> Table:
+    table = Table(title=f"alys-test run {result.run_id} (seed {result.seed})")
+    table.add_column("phase", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for col in ("tests", "pass", "fail", "skip", "secs", "validators"):
+        table.add_column(col, justify="right")
+    for p in result.phases:
+        m = p.metrics
+        color = "green" if p.passed else "yellow" if p.status.value == "skipped" else "red"
+        ok = sum(v.status.value == "passed" for v in p.verdicts)
+        verdicts = f"{ok}/{len(p.verdicts)} ok" if p.verdicts else "-"
+        table.add_row(
+            p.phase.value,
+            f"[{color}]{p.status.value}[/{color}]",
+            str(m.run),
+            str(m.passed),
+            str(m.failed + m.errors),
+            str(m.skipped),
+            f"{p.duration_s:.2f}",
+            verdicts or "-",
+        )
+    return table
+
+
+@app.command()
+def run(
+    phase: Annotated[
+        list[str] | None, typer.Option("--phase", help="Phase to run (repeatable); default: all")
+    ] = None,
+    preset: Annotated[str | None, typer.Option(help="default | development | ci_cd")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+    report_dir: Annotated[
+        Path | None, typer.Option("--report-dir", help="Where reports go")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for every random choice")] = None,
+    continue_on_failure: Annotated[bool, typer.Option("--continue-on-failure")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the result table")] = False,
+) -> None:
+    """Run the selected phases; exit 0 iff every selected phase passed its validators."""
+    from .framework import MigrationTestFramework, new_run_id
+
+    phases = []
+    for name in phase or []:
+        try:
+            phases.append(MigrationPhase.parse(name))
+        except ValueError as exc:
+            _fail(str(exc))
+    cfg = _load_config(config, preset, seed, continue_on_failure)
+    registry = HarnessRegistry()
+    try:
+        registry.load_plugins(cfg.plugins)
+    except PluginError as exc:
+        _fail(str(exc))
+    run_id = new_run_id(cfg.seed)
+    out_dir = _prepare_report_dir(report_dir or Path("alys-test-reports") / run_id)
+    fw = MigrationTestFramework(
+        cfg, report_dir=out_dir, registry=registry, run_id=run_id, progress=Progress(quiet)
+    )
+    with fw:
+        result = fw.run(phases or None)
+    console.print(_result_table(result))
+    console.print(f"reports: {out_dir}/report.json, junit.xml, events.jsonl")
+    if result.interrupted:
+        err.print("interrupted: partial reports written")
+        raise typer.Exit(130)
+    if not result.passed:
+        for p in result.phases:
+            if not p.passed and p.status.value != "skipped":
+                err.print(f"[red]FAILED[/red] {p.phase.value}: {_short(p.message, 400)}")
+        raise typer.Exit(1)
+
+
+@config_app.command("show")
+def config_show(
+    preset: Annotated[str | None, typer.Option(help="default | development | ci_cd")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML file to load")] = None,
+) -> None:
+    """Print the effective configuration as TOML."""
+    cfg = _load_config(config, preset, None)
+    sys.stdout.write(cfg.to_toml())
+
+
+@config_app.command("validate")
+def config_validate(file: Annotated[Path, typer.Argument(help="TOML config file")]) -> None:
+    """Check a config file; exit 2 with the problem named if it is invalid."""
+    try:
+        TestConfig.from_toml(file)
+    except ConfigError as exc:
+        _fail(str(exc))
+    console.print(f"{file}: valid")
+
+
+@app.command()
+def replay(events: Annotated[Path, typer.Argument(help="events.jsonl of a run")]) -> None:
+    """Rebuild the run summary from the event log alone and print it as JSON."""
+    from .reporting import replay_summary
+
+    if not events.is_file():
+        _fail(f"{events}: no such event log")
+    sys.stdout.write(json.dumps(replay_summary(events), indent=2, sort_keys=True) + "\n")
+
+
+@baseline_app.command("save")
+def baseline_save(
+    report: Annotated[Path, typer.Argument(help="report.json of a run")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Baseline file; default: the config's baseline_file"),
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config")] = None,
+) -> None:
+    """Write a performance baseline from a report's measured metrics."""
+    from .validators import save_baseline
+
+    try:
+        doc = json.loads(report.read_text())
+    except (OSError, ValueError) as exc:
+        _fail(f"{report}: cannot read report: {exc}")
+    target = out or _load_config(config, None, None).performance.baseline_file
+    if target is None:
+        _fail("no --out given and the config has no performance.baseline_file")
+    count = save_baseline(doc, target)
+    console.print(f"wrote {count} metrics to {target}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: turns every user error into one line and exit code 2."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        rc = app(args=args, prog_name="alys-test", standalone_mode=False)
+    except UsageProblem as exc:
+        err.print(f"alys-test: error: {exc}", markup=False, soft_wrap=True)
+        return 2
+    except click_exc.NoArgsIsHelpError as exc:
+        console.print(exc.format_message(), markup=False, highlight=False)
+        return 0
+    except click_exc.UsageError as exc:
+        err.print(f"alys-test: error: {exc.format_message()}", markup=False, soft_wrap=True)
+        return 2
+    except click_exc.ClickException as exc:
+        err.print(f"alys-test: error: {exc.format_message()}", markup=False, soft_wrap=True)
+        return 2
+    except (click_exc.Exit, typer.Exit) as exc:
+        return exc.exit_code
+    except (click_exc.Abort, typer.Abort):
+        err.print("interrupted")
+        return 130
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    return rc if isinstance(rc, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
