@@ -8,6 +8,7 @@ from alys_test_framework.framework import MigrationTestFramework, PhaseStatus
 from alys_test_framework.harness.registry import HarnessRegistry, Registration
 from alys_test_framework.phases import MigrationPhase as P
 from alys_test_framework.reporting import replay_summary
+from alys_test_framework.reporting.schema import validate_report
 
 FOUNDATION = Registration(P.FOUNDATION, "alys_test_framework.harness.foundation:FoundationHarness")
 
@@ -26,6 +27,7 @@ def test_foundation_phase_passes_and_writes_reports(tmp_path):
         result = fw.run([P.FOUNDATION])
     assert result.passed, result.phases[0].message
     report = json.loads((tmp_path / "report.json").read_text())
+    validate_report(report)
     assert report["schema_version"] == 1 and report["status"] == "passed"
     assert {t["name"] for t in report["phases"][0]["tests"]} >= {
         "test_config_validation",
@@ -108,6 +110,7 @@ def test_sigint_writes_partial_reports_and_shuts_harnesses_down(tmp_path):
     assert result.interrupted and not result.passed
     assert InterruptingHarness.shut_down
     report = json.loads((tmp_path / "report.json").read_text())
+    validate_report(report)
     assert report["status"] == "interrupted"
     assert [t["name"] for t in report["phases"][0]["tests"]] == ["test_first"]
     ET.parse(tmp_path / "junit.xml")
