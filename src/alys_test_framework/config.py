@@ -95,6 +95,9 @@ class LighthouseConfig(_Section):
     preset: Literal["mainnet", "minimal"] = "mainnet"
     engine_url: str | None = Field(None, description="external Engine API URL; None = embedded")
     jwt_secret_file: Path | None = None
+    genesis_block_hash: str | None = Field(
+        None, description="external execution chain's genesis block hash (needed to build on it)"
+    )
     blocks: int = Field(100, gt=0, description="blocks produced end to end")
     capella_block: int = Field(30, ge=0, description="fork transition points (block index)")
     deneb_block: int = Field(60, ge=0)

@@ -1,0 +1,24 @@
+"""Engine API: codecs, JWT, OpenRPC validation, embedded execution endpoint and EngineActor."""
+
+from .client import EngineClient, EngineHttpError, EngineRpcError
+from .codec import CodecError
+from .errors import EngineError
+from .jwt_auth import JwtAuthError, JwtSecretError, load_secret, make_token, write_secret
+from .server import EmbeddedExecutionEndpoint
+from .state import ExecutionState, ForkSchedule
+
+__all__ = [
+    "CodecError",
+    "EmbeddedExecutionEndpoint",
+    "EngineClient",
+    "EngineError",
+    "EngineHttpError",
+    "EngineRpcError",
+    "ExecutionState",
+    "ForkSchedule",
+    "JwtAuthError",
+    "JwtSecretError",
+    "load_secret",
+    "make_token",
+    "write_secret",
+]
