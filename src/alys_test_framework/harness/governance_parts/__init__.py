@@ -1,0 +1,1 @@
+"""Test groups of GovernanceIntegrationHarness (one concept per module)."""
