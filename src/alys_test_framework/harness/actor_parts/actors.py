@@ -1,0 +1,169 @@
+"""Small actors the harness spawns, and the control messages that drive them.
+
+A ``Gate`` lets a test hold an actor inside a handler so that its mailbox fills to an exact,
+known state (no timing involved); ``Crash``/``Poison``/``Hang`` inject the three failure kinds.
+``Instances`` counts how often the runtime actually built and started an actor, which is how
+the harness sees that a restart really produced a fresh instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import alys_actors as aa
+
+from .tracker import Probe
+
+
+class InjectedFailure(Exception):
+    """The failure the harness injects; anything else reaching an observer is a runtime bug."""
+
+
+@dataclass
+class Gate:
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Hold the actor until the gate is released (the handler signals it has entered)."""
+
+    gate: Gate
+
+
+@dataclass(frozen=True)
+class Crash:
+    reason: str = "injected"
+
+
+@dataclass(frozen=True)
+class Poison:
+    """A message that always makes the handler raise, however often it is delivered."""
+
+    tag: str = "poison"
+
+
+@dataclass(frozen=True)
+class GetCount:
+    pass
+
+
+@dataclass(frozen=True)
+class Fanout:
+    """Ask every worker for ``body`` and return the sum: a fan-out / fan-in coordinator step."""
+
+    workers: tuple[Any, ...]
+    body: int
+    timeout: float
+
+
+@dataclass
+class Instances:
+    """Per-name counts of constructions and on_start calls, shared with the factories."""
+
+    built: dict[str, int] = field(default_factory=dict)
+    started: dict[str, int] = field(default_factory=dict)
+    stopped: dict[str, int] = field(default_factory=dict)
+
+    def factory(self, name: str, **kwargs: Any) -> Callable[[], Worker]:
+        def make() -> Worker:
+            self.built[name] = self.built.get(name, 0) + 1
+            return Worker(name=name, instances=self, **kwargs)
+
+        return make
+
+
+class Worker(aa.Actor):
+    """General-purpose test actor.
+
+    Probe -> counts it, optionally forwards a transformed probe to ``forward_to`` and returns
+    ``transform(body)``. ``Block`` parks it on a gate; ``Crash``/``Poison`` raise.
+    """
+
+    def __init__(
+        self,
+        name: str = "worker",
+        instances: Instances | None = None,
+        forward_to: Any = None,
+        transform: Callable[[Any], Any] | None = None,
+        reply_probe: bool = False,
+    ) -> None:
+        self.label = name
+        self.instances = instances
+        self.forward_to = forward_to
+        self.transform = transform
+        self.reply_probe = reply_probe
+        self.count = 0
+
+    async def on_start(self) -> None:
+        if self.instances is not None:
+            self.instances.started[self.label] = self.instances.started.get(self.label, 0) + 1
+
+    async def on_stop(self) -> None:
+        if self.instances is not None:
+            self.instances.stopped[self.label] = self.instances.stopped.get(self.label, 0) + 1
+
+    @aa.handler(Probe)
+    async def on_probe(self, msg: Probe) -> Any:
+        self.count += 1
+        out = self.transform(msg.body) if self.transform is not None else msg.body
+        if self.forward_to is not None:
+            await self.forward_to.tell(Probe(self.label, msg.seq, out))
+        return Probe(self.label, msg.seq, out) if self.reply_probe else out
+
+    @aa.handler(Block)
+    async def on_block(self, msg: Block) -> str:
+        msg.gate.entered.set()
+        await msg.gate.release.wait()
+        return "released"
+
+    @aa.handler(Crash)
+    async def on_crash(self, msg: Crash) -> None:
+        raise InjectedFailure(msg.reason)
+
+    @aa.handler(Poison)
+    async def on_poison(self, msg: Poison) -> None:
+        raise InjectedFailure(f"poison message {msg.tag}")
+
+    @aa.handler(GetCount)
+    async def on_get_count(self, msg: GetCount) -> int:
+        return self.count
+
+    @aa.handler(Fanout)
+    async def on_fanout(self, msg: Fanout) -> int:
+        replies = await asyncio.gather(
+            *(
+                w.ask(Probe(self.label, i, msg.body), timeout=msg.timeout)
+                for i, w in enumerate(msg.workers)
+            )
+        )
+        return sum(replies)
+
+
+class Watcher(aa.Actor):
+    """Collects Terminated notices so the harness can see the registry's watch really fired."""
+
+    def __init__(self, sink: list[Any]) -> None:
+        self.sink = sink
+
+    @aa.handler(aa.Terminated)
+    async def on_terminated(self, msg: Any) -> None:
+        self.sink.append(msg)
+
+
+class Switch(aa.Actor):
+    """Conditional routing step: even bodies go one way, odd bodies the other."""
+
+    def __init__(self, even: Any, odd: Any) -> None:
+        self.even = even
+        self.odd = odd
+
+    @aa.handler(Probe)
+    async def on_probe(self, msg: Probe) -> str:
+        branch = self.even if msg.body % 2 == 0 else self.odd
+        await branch.tell(Probe("switch", msg.seq, msg.body))
+        return "even" if branch is self.even else "odd"

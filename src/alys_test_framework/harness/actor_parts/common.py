@@ -1,0 +1,155 @@
+"""Shared plumbing of the actor harness: target, scales from config, sessions, event sampling."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import alys_actors as aa
+
+from ...targets.actor_runtime import ActorRuntimeTarget, RealActorRuntime
+from ..base import BaseHarness, HarnessContext
+from .actors import Block, Gate, InjectedFailure, Worker
+from .session import ActorSession
+from .tracker import MessageTracker, Probe
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile; 0.0 for no values (callers check counts separately)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(p / 100.0 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+class ActorHarnessBase(BaseHarness):
+    """Holds the target and hands each test method a fresh, instrumented actor system."""
+
+    def __init__(self, ctx: HarnessContext, target: ActorRuntimeTarget | None = None) -> None:
+        super().__init__(ctx)
+        self.target: ActorRuntimeTarget = target if target is not None else RealActorRuntime()
+        self.acfg = ctx.config.actor_system
+
+    # -- scales (all from config; small floors keep the properties meaningful) ---------------
+    @property
+    def timeout_s(self) -> float:
+        """Bound for any single wait on the runtime (message_timeout_ms)."""
+        return self.acfg.message_timeout_ms / 1000.0
+
+    def scale(self, field: str, lo: int, hi: int | None = None) -> int:
+        value = int(getattr(self.acfg, field))
+        value = max(lo, value)
+        return min(hi, value) if hi is not None else value
+
+    def rng(self, salt: str) -> random.Random:
+        return self.ctx.rng(f"actor:{salt}")
+
+    def session(
+        self, label: str, mailbox: aa.MailboxConfig | None = None, keep_messages: bool = False
+    ) -> ActorSession:
+        """A fresh system seeded from the run seed and the test label (failures replay).
+
+        ``keep_messages`` makes the tracker keep message objects, for content checks.
+        """
+        seed = self.rng(label).randrange(2**31)
+        return ActorSession(
+            self.target,
+            seed,
+            default_mailbox=mailbox,
+            tracker=MessageTracker(keep_messages=keep_messages),
+        )
+
+    # -- events ------------------------------------------------------------------------------
+    def emit(self, type_: str, **metadata: Any) -> None:
+        self.ctx.events.emit(type_, self.name, **metadata)
+
+    def emit_session(self, test: str, s: ActorSession, sample: int = 3) -> None:
+        """Lifecycle summary, restarts and a few sampled messages: enough to replay what mattered."""
+        self.emit("actor_lifecycle_summary", test=test, transitions=s.monitor.summary())
+        restarted: dict[int, str] = {}
+        for tr in s.monitor.get_transitions():
+            if (tr.old, tr.new) == ("RECOVERING", "RUNNING"):
+                restarted.setdefault(tr.actor, tr.actor_name)
+        for aid, name in list(restarted.items())[:10]:
+            delays = s.monitor.restart_delays(aid)
+            self.emit(
+                "actor_restart",
+                test=test,
+                actor=name,
+                restarts=len(delays),
+                measured_delays_ms=[round(d * 1e3, 2) for d in delays[:5]],
+            )
+        for ref, exc, _ in s.failures[:5]:
+            self.emit("actor_failure", test=test, actor=getattr(ref, "name", None), error=repr(exc))
+        processed = s.tracker.events(None, "processed")
+        if processed:
+            step = max(1, len(processed) // sample)
+            for tr in processed[::step][:sample]:
+                self.emit("actor_message_sample", test=test, actor=tr.actor_name, key=str(tr.key))
+
+    def finish(self, out: Any, s: ActorSession, test: str) -> None:
+        """Emit the session's events and check that only injected failures happened."""
+        unexpected = [
+            f"{getattr(ref, 'name', ref)}: {exc!r}"
+            for ref, exc, _ in s.failures
+            if not isinstance(exc, InjectedFailure | aa.Escalation)
+        ]
+        out.record(failures_observed=len(s.failures))
+        out.expect(not unexpected, "no unexpected actor failures", "; ".join(unexpected[:3]))
+        self.emit_session(test, s)
+
+    # -- protocol ------------------------------------------------------------------------------
+    async def health_check(self) -> bool:
+        """Spawn one actor on the target and get an answer back from it."""
+        try:
+            async with self.session("health") as s:
+                ref = await s.system.spawn(Worker, name="health")
+                reply = await ref.ask(Probe("health", 0, 42), timeout=self.timeout_s)
+                return reply == 42
+        except Exception:
+            return False
+
+    async def initialize(self) -> None:
+        self.emit("actor_target", target=repr(self.target))
+
+    async def shutdown(self) -> None:
+        # every session is closed by its own test; nothing long-lived to release here
+        await asyncio.sleep(0)
+
+    # -- helpers shared by the test mixins -------------------------------------------------
+    async def hold(self, out: Any, ref: Any, what: str = "actor") -> Any:
+        """Park ``ref`` inside a handler so its mailbox fills to an exact, known content."""
+        gate = Gate()
+        await ref.tell(Block(gate))
+        entered = await wait_event(gate.entered, self.timeout_s)
+        out.require(entered, "message delivery", f"{what} never started handling a message")
+        return gate
+
+
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:  # noqa: ASYNC109
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+        return True
+    except TimeoutError:
+        return False
+
+
+async def try_ask(ref: Any, msg: Any, timeout: float) -> Any:  # noqa: ASYNC109
+    """Ask, turning a runtime refusal (stopped, timed out, dropped) into the returned value.
+
+    A broken runtime must produce a FAILED property, not an ERROR: callers compare the value.
+    """
+    try:
+        return await ref.ask(msg, timeout=timeout)
+    except (aa.ActorError, TimeoutError) as exc:
+        return exc
+
+
+async def try_tell(ref: Any, msg: Any) -> bool:
+    try:
+        return bool(await ref.tell(msg))
+    except aa.ActorError:
+        return False
