@@ -1,0 +1,1 @@
+"""Peer-to-peer layer: sans-I/O wire protocol + asyncio transport."""

@@ -1,0 +1,48 @@
+"""One TCP connection: a PeerProtocol plus the asyncio stream it is driven by (thin adapter)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from alys_node.p2p.protocol import PeerProtocol
+
+
+@dataclass(eq=False)
+class Conn:
+    proto: PeerProtocol
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    inbound: bool
+    sock_addr: str
+    dialed_addr: str | None = None
+    id: str = ""  # remote node id (hex) after the handshake
+    addr: str = ""  # advertised host:listen_port after the handshake
+    head: int = 0
+    last_pong: float = 0.0
+    opened: float = field(default_factory=time.monotonic)
+    task: asyncio.Task | None = field(default=None, repr=False)
+
+    @property
+    def key(self) -> str:
+        """Reputation/ban key: the advertised address when known, else the socket address."""
+        return self.addr or self.sock_addr
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.id)
+
+    async def flush(self, metrics=None) -> None:
+        data = self.proto.data_to_send()
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
+            if metrics is not None:
+                metrics.bytes_out.inc(len(data))
+            await self.writer.drain()
+
+    def abort(self) -> None:
+        try:
+            self.writer.close()
+        except Exception:
+            pass

@@ -1,0 +1,1 @@
+"""Durable block storage (SQLite in WAL mode)."""

@@ -1,0 +1,1 @@
+"""Block synchronisation: sans-I/O range scheduler + the asyncio driver in actors/sync.py."""

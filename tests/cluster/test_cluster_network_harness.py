@@ -1,0 +1,64 @@
+"""NetworkTestHarness on real reference-node processes: passes on the real node and fails on
+the no-gossip and ignore-max-peers seeded-bug nodes, leaving no process behind."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import psutil
+import pytest
+
+from alys_test_framework.config import TestConfig
+from alys_test_framework.harness.base import HarnessContext
+from alys_test_framework.harness.network import NetworkTestHarness
+from alys_test_framework.results import TestResult, TestStatus
+
+NODE = ["{python}", "-m", "alys_node"]
+
+
+def _config() -> TestConfig:
+    cfg = TestConfig.development()
+    net = cfg.network.model_copy(
+        update={"discovery_nodes": 4, "node_count": 3, "convergence_timeout_s": 20}
+    )
+    return cfg.model_copy(update={"network": net})
+
+
+def _run(tmp_path: Path, target: list[str] | None, only: list[str] | None) -> list[TestResult]:
+    async def main() -> list[TestResult]:
+        h = NetworkTestHarness(HarnessContext(_config(), workdir=tmp_path), target=target)
+        try:
+            assert await h.health_check()
+            await h.initialize()
+            return await h.run_tests(only=only)
+        finally:
+            await h.shutdown()
+
+    results = asyncio.run(main())
+    assert not [p for p in psutil.Process().children(recursive=True) if p.is_running()]
+    return results
+
+
+def test_network_harness_passes_on_reference_node(tmp_path: Path) -> None:
+    results = _run(tmp_path, None, None)
+    assert {r.category for r in results} == set(NetworkTestHarness.categories)
+    assert all(r.passed for r in results), [(r.name, r.message) for r in results]
+    by = {r.name: r for r in results}
+    prop = by["test_block_propagation"].metrics
+    assert 0 < prop["p50_ms"] <= prop["p95_ms"] <= prop["p99_ms"]
+    assert by["test_high_latency_convergence"].metrics["p50_ms"] >= 150
+
+
+@pytest.mark.parametrize(
+    ("bug", "test", "prop"),
+    [
+        ("no-gossip", "test_block_propagation", "gossip forwarded at every hop"),
+        ("ignore-max-peers", "test_max_peers_enforced", "max peers held"),
+    ],
+)
+def test_seeded_bug_fails_its_network_test(tmp_path: Path, bug: str, test: str, prop: str) -> None:
+    [r] = _run(tmp_path, [*NODE, "--seeded-bug", bug], [test])
+    assert r.status is TestStatus.FAILED, (r.status, r.message)
+    assert prop in r.message
+    assert r.metrics["node_logs"], "merged node logs attached to the failure"
