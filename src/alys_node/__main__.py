@@ -69,6 +69,7 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--stall-timeout", type=float, default=5.0, help=argparse.SUPPRESS)
     p.add_argument("--ban-seconds", type=float, default=300.0, help=argparse.SUPPRESS)
     p.add_argument("--sync-range", type=_positive, default=128, help=argparse.SUPPRESS)
+    p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)  # replayable jitter
     return p
 
 
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         datadir=a.datadir, spec=spec, key=key, host=a.host, p2p_port=a.p2p_port,
         rpc_port=a.rpc_port, bootnodes=a.bootnode, dev=a.dev, max_peers=a.max_peers,
         bugs=tuple(a.seeded_bug), verify_workers=a.verify_workers, stall_timeout=a.stall_timeout,
-        ban_seconds=a.ban_seconds, sync_range=a.sync_range,
+        ban_seconds=a.ban_seconds, sync_range=a.sync_range, seed=a.seed,
     )  # fmt: skip
     try:
         sys.exit(asyncio.run(_serve(node)))

@@ -288,3 +288,16 @@ def test_fork_switches_to_the_longer_branch(launch):
     a.terminate()
     a.start()  # the switched store passes the integrity check
     assert a.rpc("chain_head") == head_b
+
+
+def test_engine_actor_executes_produced_blocks(launch):
+    """The EngineActor is attached and drives the embedded execution endpoint per commit."""
+    a = launch("a", dev=True)
+    head = a.rpc("dev_produceBlocks", 3)
+    status = wait_until(
+        lambda: (s := a.rpc("engine_status"))["latest"].get(str(head["height"])) and s,
+        30,
+        "engine executed the produced tip",
+    )
+    assert status["failures"] == 0 and status["last_status"] == "VALID"
+    assert status["executed"] >= 1

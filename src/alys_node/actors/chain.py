@@ -116,12 +116,31 @@ class ChainActor(Actor):
         last = blocks[-1]
         net = self._ref("network")
         await net.tell(msg.NewHead(last.height, last.hash))
+        if source is None:
+            self._execute(last)
         if gossip:
             for b in blocks[-16:]:  # announce only the tip region of a big batch
                 self._remember(b.hash)
                 await net.tell(
                     msg.Announce(b.encode(), b.hash, exclude=source, forwarded=source is not None)
                 )
+
+    def _execute(self, block: Block) -> None:
+        """Hand a locally produced block to the EngineActor, if attached.
+
+        Fire-and-forget into a drop-oldest mailbox: the execution layer must never stall block
+        production. A dev batch executes only its tip (each execution is four HTTP calls);
+        Aura produces one block per commit, so there every block is executed.
+        """
+        engine = self.system.registry.lookup("engine")
+        if engine is None:
+            return
+        from alys_node.engine.actor import ExecuteBlock
+
+        try:
+            engine.tell_nowait(ExecuteBlock(block.height, block.hash, block.header.timestamp))
+        except Exception as exc:  # a full or stopped engine mailbox is the engine's problem
+            log.warning("engine notification dropped", extra={"error": str(exc)})
 
     def _remember(self, h: bytes) -> bool:
         if h in self._seen:
