@@ -120,13 +120,13 @@ def _result_table(result: Any) -> Table:
     table = Table(title=f"alys-test run {result.run_id} (seed {result.seed})")
     table.add_column("phase", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for col in ("tests", "pass", "fail", "skip", "secs", "validators"):
+    for col in ("tests", "pass", "fail", "skip", "secs", "gates"):
         table.add_column(col, justify="right")
     for p in result.phases:
         m = p.metrics
         color = "green" if p.passed else "yellow" if p.status.value == "skipped" else "red"
         ok = sum(v.status.value == "passed" for v in p.verdicts)
-        verdicts = f"{ok}/{len(p.verdicts)} ok" if p.verdicts else "-"
+        verdicts = f"{ok}/{len(p.verdicts)}" if p.verdicts else "-"
         table.add_row(
             p.phase.value,
             f"[{color}]{p.status.value}[/{color}]",
