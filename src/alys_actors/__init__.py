@@ -1,7 +1,7 @@
 """alys_actors: an asyncio actor runtime with supervision trees, bounded priority mailboxes,
 backpressure, drop policies, discovery and observability hooks.
 
-Implements the contract in ACTORS_API.md. Additions beyond the contract (nothing renamed or
+Implements the contract in docs/ACTORS_API.md. Additions beyond the contract (nothing renamed or
 removed): ActorSystem.fail (inject a failure), ActorSystem.actors/lookup/root, Actor.stop_self,
 SupervisorRef.start_child, UnhandledMessage / ActorStartError / Escalation / ActorKilled errors,
 ActorStats.snapshot, Mailbox.depth_by_priority, Registry.unregister/unwatch/services.
