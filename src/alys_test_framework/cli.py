@@ -36,8 +36,11 @@ baseline_app = typer.Typer(no_args_is_help=True, help="Manage performance baseli
 app.add_typer(config_app, name="config")
 app.add_typer(baseline_app, name="baseline")
 
-console = Console(stderr=False, highlight=False)
-err = Console(stderr=True, highlight=False)
+# Rich assumes 80 columns when output is not a terminal (CI logs, pipes); the result table needs
+# a little more to stay on one line per phase
+_WIDTH = None if sys.stdout.isatty() else 110
+console = Console(stderr=False, highlight=False, width=_WIDTH)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 110)
 
 
 class UsageProblem(Exception):
@@ -126,7 +129,10 @@ def _result_table(result: Any) -> Table:
         m = p.metrics
         color = "green" if p.passed else "yellow" if p.status.value == "skipped" else "red"
         ok = sum(v.status.value == "passed" for v in p.verdicts)
-        verdicts = f"{ok}/{len(p.verdicts)}" if p.verdicts else "-"
+        judged = sum(v.status.value != "skipped" for v in p.verdicts)
+        verdicts = f"{ok}/{judged}" if p.verdicts else "-"
+        if judged < len(p.verdicts):  # e.g. no performance baseline stored yet
+            verdicts += f" +{len(p.verdicts) - judged} skip"
         table.add_row(
             p.phase.value,
             f"[{color}]{p.status.value}[/{color}]",
@@ -134,7 +140,7 @@ def _result_table(result: Any) -> Table:
             str(m.passed),
             str(m.failed + m.errors),
             str(m.skipped),
-            f"{p.duration_s:.2f}",
+            f"{p.duration_s:.1f}",
             verdicts or "-",
         )
     return table
