@@ -49,6 +49,7 @@ def test_cluster_links_converge_partition_heal_and_teardown(tmp_path: Path) -> N
     asyncio.run(main())
     kinds = [e.type for e in events.events]
     assert kinds.count("node_started") == 3 and "fault_started" in kinds and "fault_ended" in kinds
+    assert kinds.count("node_stopped") == 3  # teardown records the end of every node it started
 
 
 def test_wait_until_timeout_names_predicate_and_last_observation(tmp_path: Path) -> None:

@@ -442,10 +442,17 @@ class NodeCluster:
     async def close(self, graceful_s: float = 3.0) -> None:
         """Stop every node (TERM, then KILL), the proxy, and remove a temp workdir we made."""
         try:
-            await asyncio.gather(
-                *(self._terminate(n, graceful_s) for n in self.nodes if n.proc is not None),
-                return_exceptions=True,
+            live = [n for n in self.nodes if n.proc is not None and n.proc.returncode is None]
+            codes = await asyncio.gather(
+                *(self._terminate(n, graceful_s) for n in live), return_exceptions=True
             )
+            for node, code in zip(live, codes, strict=True):  # every start gets its end event
+                self._emit(
+                    "node_stopped",
+                    node,
+                    code=code if isinstance(code, int) else _short(code),
+                    reason="teardown",
+                )
         finally:
             for n in self.nodes:  # whatever happened above, nothing survives
                 if n.proc is not None:
