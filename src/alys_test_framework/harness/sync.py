@@ -448,7 +448,12 @@ class SyncTestHarness(BaseHarness):
             except ClusterError as exc:
                 refused = str(exc)
                 out.record(refusal=refused[-300:])
-                out.expect(True, "tampered store refused at start")
+                # refused it is; a refusal must be a clear error, not a crash on bad data
+                out.expect(
+                    "Traceback" not in refused,
+                    "tampered store refused at start with a clear error",
+                    refused[-300:],
+                )
                 return
             blocks = await blocks_at(c.nodes[src], [self.height // 2])
             got = blocks[self.height // 2] or {}
