@@ -232,16 +232,22 @@ class MigrationTestFramework:
                     phase, PhaseStatus.SKIPPED, message="not run: an earlier phase failed"
                 )
                 self._phase_results.append(result)
-                self.events.emit(
-                    "phase_finished",
-                    "framework",
-                    phase=phase.value,
-                    status=result.status.value,
-                    message=result.message,
-                )
+                self._emit_phase_finished(result)
                 continue
             result = await self._run_phase(phase)
             failed = failed or not result.passed
+
+    def _emit_phase_finished(self, result: PhaseResult) -> None:
+        """The event replay reads phase verdicts from; one shape for run and skipped phases."""
+        self.events.emit(
+            "phase_finished",
+            "framework",
+            phase=result.phase.value,
+            status=result.status.value,
+            message=result.message,
+            duration_s=result.duration_s,
+            verdicts=[v.to_dict() for v in result.verdicts],
+        )
 
     async def _run_phase(self, phase: MigrationPhase) -> PhaseResult:
         start = time.perf_counter()
@@ -256,15 +262,7 @@ class MigrationTestFramework:
                 result.results = [r for h in self._active for r in getattr(h, "results", [])]
                 result.message = "interrupted"
                 self._active = []
-            self.events.emit(
-                "phase_finished",
-                "framework",
-                phase=phase.value,
-                status=result.status.value,
-                message=result.message,
-                duration_s=result.duration_s,
-                verdicts=[v.to_dict() for v in result.verdicts],
-            )
+            self._emit_phase_finished(result)
             if self.report_dir is not None:
                 self._write_reports(self._result(result.status is PhaseStatus.INTERRUPTED))
         return result

@@ -120,6 +120,17 @@ class ActorHarnessBase(BaseHarness):
         await asyncio.sleep(0)
 
     # -- helpers shared by the test mixins -------------------------------------------------
+    def supervisor_kwargs(self, **over: object) -> dict[str, object]:
+        """spawn_supervisor arguments from the config (one_for_one, always), with overrides."""
+        kw: dict[str, object] = {
+            "strategy": aa.Strategy.ONE_FOR_ONE,
+            "policy": aa.RestartPolicy.always(),
+            "max_restarts": max(1, self.acfg.max_retries),
+            "within_s": self.acfg.restart_window_s,
+        }
+        kw.update(over)
+        return kw
+
     async def hold(self, out: Any, ref: Any, what: str = "actor") -> Any:
         """Park ``ref`` inside a handler so its mailbox fills to an exact, known content."""
         gate = Gate()

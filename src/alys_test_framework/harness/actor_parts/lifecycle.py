@@ -31,16 +31,6 @@ FULL = [
 
 
 class LifecycleTests(ActorHarnessBase):
-    def _sup_kwargs(self, **over: object) -> dict[str, object]:
-        kw: dict[str, object] = {
-            "strategy": aa.Strategy.ONE_FOR_ONE,
-            "policy": aa.RestartPolicy.always(),
-            "max_restarts": max(1, self.acfg.max_retries),
-            "within_s": self.acfg.restart_window_s,
-        }
-        kw.update(over)
-        return kw
-
     @harness_test("lifecycle")
     async def test_actor_creation_lifecycle(self, out: Outcome) -> None:
         n = min(self.scale("actor_count", 4), self.acfg.max_actors)
@@ -106,7 +96,7 @@ class LifecycleTests(ActorHarnessBase):
         inst = Instances()
         async with self.session("tree") as s:
             root = await self.target.spawn_supervisor(
-                s.system, [], name="root", **self._sup_kwargs()
+                s.system, [], name="root", **self.supervisor_kwargs()
             )
             mids = []
             for m in range(2):
@@ -115,7 +105,7 @@ class LifecycleTests(ActorHarnessBase):
                 ]
                 mids.append(
                     await self.target.spawn_supervisor(
-                        s.system, specs, name=f"mid{m}", parent=root, **self._sup_kwargs()
+                        s.system, specs, name=f"mid{m}", parent=root, **self.supervisor_kwargs()
                     )
                 )
             shape_ok = [c.id for c in root.children()] == [m.id for m in mids] and all(
@@ -177,7 +167,7 @@ class LifecycleTests(ActorHarnessBase):
                 s.system,
                 [aa.ChildSpec("machine", inst.factory("machine"))],
                 name="sm",
-                **self._sup_kwargs(),
+                **self.supervisor_kwargs(),
             )
             child = sup.child("machine")
             await try_tell(child, Crash("state machine"))
@@ -190,7 +180,7 @@ class LifecycleTests(ActorHarnessBase):
                 s.system,
                 [aa.ChildSpec("once", inst.factory("once"))],
                 name="never",
-                **self._sup_kwargs(policy=aa.RestartPolicy.never()),
+                **self.supervisor_kwargs(policy=aa.RestartPolicy.never()),
             )
             once = nsup.child("once")
             await try_tell(once, Crash("never"))

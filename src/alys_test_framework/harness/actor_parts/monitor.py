@@ -155,20 +155,16 @@ class LifecycleMonitor:
         Gives up at once when the actor is STOPPED (terminal) and STOPPED is not what we wait
         for: waiting longer could not change the answer.
         """
-        deadline = time.monotonic() + timeout
         want = state.upper()
-        while self.count(ref, want) < occurrences:
-            if want != "STOPPED" and self.current_state(ref) == "STOPPED":
-                return False
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.05))
-            except TimeoutError:
-                pass
-        return True
+
+        def reached() -> bool:
+            return self.count(ref, want) >= occurrences
+
+        def settled() -> bool:
+            return reached() or (want != "STOPPED" and self.current_state(ref) == "STOPPED")
+
+        await self.wait_until(settled, timeout)
+        return reached()
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
         """Wait for a condition on reported transitions (re-checked on every report)."""

@@ -23,16 +23,6 @@ SLACK_REL = 0.5
 
 
 class RecoveryTests(ActorHarnessBase):
-    def _kw(self, **over: object) -> dict[str, object]:
-        kw: dict[str, object] = {
-            "strategy": aa.Strategy.ONE_FOR_ONE,
-            "policy": aa.RestartPolicy.always(),
-            "max_restarts": max(1, self.acfg.max_retries),
-            "within_s": self.acfg.restart_window_s,
-        }
-        kw.update(over)
-        return kw
-
     async def _crash_and_wait(self, s: ActorSession, ref: aa.ActorRef, times: int) -> bool:
         """Crash ``ref`` ``times`` times, each time waiting for the restart to be reported."""
         base = s.monitor.count(ref, "RUNNING")
@@ -50,7 +40,9 @@ class RecoveryTests(ActorHarnessBase):
         t_ask = min(0.2, self.timeout_s / 4)
         async with self.session("panic") as s:
             specs = [aa.ChildSpec(n, inst.factory(n)) for n in ("exc", "hang", "poison")]
-            sup = await self.target.spawn_supervisor(s.system, specs, name="panic", **self._kw())
+            sup = await self.target.spawn_supervisor(
+                s.system, specs, name="panic", **self.supervisor_kwargs()
+            )
             exc, hang, poison = (sup.child(n) for n in ("exc", "hang", "poison"))
             # 1. exception in a handler
             await exc.tell(Crash("panic"))
@@ -134,7 +126,7 @@ class RecoveryTests(ActorHarnessBase):
                 s.system,
                 [aa.ChildSpec("always", inst.factory("always"))],
                 name="sup-always",
-                **self._kw(),
+                **self.supervisor_kwargs(),
             )
             child = sup.child("always")
             always_ok = await self._crash_and_wait(s, child, r)
@@ -164,7 +156,7 @@ class RecoveryTests(ActorHarnessBase):
                 s.system,
                 [aa.ChildSpec("never", inst.factory("never"))],
                 name="sup-never",
-                **self._kw(policy=aa.RestartPolicy.never()),
+                **self.supervisor_kwargs(policy=aa.RestartPolicy.never()),
             )
             never = nsup.child("never")
             await try_tell(never, Crash("never"))
@@ -175,7 +167,9 @@ class RecoveryTests(ActorHarnessBase):
                 s.system,
                 [aa.ChildSpec("backoff", inst.factory("backoff"))],
                 name="sup-backoff",
-                **self._kw(policy=policy, within_s=max(self.acfg.restart_window_s, 4 * cap * r)),
+                **self.supervisor_kwargs(
+                    policy=policy, within_s=max(self.acfg.restart_window_s, 4 * cap * r)
+                ),
             )
             bchild = bsup.child("backoff")
             backoff_ok = await self._crash_and_wait(s, bchild, r)
@@ -240,7 +234,7 @@ class RecoveryTests(ActorHarnessBase):
                 tag = strategy.value
                 specs = [aa.ChildSpec(n, inst.factory(f"{tag}.{n}")) for n in names]
                 sup = await self.target.spawn_supervisor(
-                    s.system, specs, name=f"sup-{tag}", **self._kw(strategy=strategy)
+                    s.system, specs, name=f"sup-{tag}", **self.supervisor_kwargs(strategy=strategy)
                 )
                 kids = {n: sup.child(n) for n in names}
                 for ref in kids.values():
@@ -263,20 +257,22 @@ class RecoveryTests(ActorHarnessBase):
                     kept, f"{tag} preserves state outside its scope", f"message counts {counts}"
                 )
             # intensity exceeded in a child supervisor escalates to its parent
-            parent = await self.target.spawn_supervisor(s.system, [], name="parent", **self._kw())
+            parent = await self.target.spawn_supervisor(
+                s.system, [], name="parent", **self.supervisor_kwargs()
+            )
             sibling = await self.target.spawn_supervisor(
                 s.system,
                 [aa.ChildSpec("calm", inst.factory("calm"))],
                 name="calm-sup",
                 parent=parent,
-                **self._kw(),
+                **self.supervisor_kwargs(),
             )
             inner = await self.target.spawn_supervisor(
                 s.system,
                 [aa.ChildSpec("flaky", inst.factory("flaky"))],
                 name="inner",
                 parent=parent,
-                **self._kw(max_restarts=1),
+                **self.supervisor_kwargs(max_restarts=1),
             )
             flaky = inner.child("flaky")
             await self._crash_and_wait(s, flaky, 1)
