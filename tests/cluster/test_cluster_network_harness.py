@@ -3,14 +3,12 @@ the no-gossip and ignore-max-peers seeded-bug nodes, leaving no process behind."
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-import psutil
 import pytest
+from cluster_kit import run_harness
 
 from alys_test_framework.config import TestConfig
-from alys_test_framework.harness.base import HarnessContext
 from alys_test_framework.harness.network import NetworkTestHarness
 from alys_test_framework.results import TestResult, TestStatus
 
@@ -26,18 +24,7 @@ def _config() -> TestConfig:
 
 
 def _run(tmp_path: Path, target: list[str] | None, only: list[str] | None) -> list[TestResult]:
-    async def main() -> list[TestResult]:
-        h = NetworkTestHarness(HarnessContext(_config(), workdir=tmp_path), target=target)
-        try:
-            assert await h.health_check()
-            await h.initialize()
-            return await h.run_tests(only=only)
-        finally:
-            await h.shutdown()
-
-    results = asyncio.run(main())
-    assert not [p for p in psutil.Process().children(recursive=True) if p.is_running()]
-    return results
+    return run_harness(NetworkTestHarness, _config(), tmp_path, target, only)
 
 
 def test_network_harness_passes_on_reference_node(tmp_path: Path) -> None:

@@ -3,14 +3,12 @@ seeded-bug node in the category that bug breaks, and leaves no process behind.""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-import psutil
 import pytest
+from cluster_kit import run_harness
 
 from alys_test_framework.config import TestConfig
-from alys_test_framework.harness.base import HarnessContext
 from alys_test_framework.harness.sync import SyncTestHarness
 from alys_test_framework.results import TestResult, TestStatus
 
@@ -33,18 +31,7 @@ def _config(height: int, timeout_s: float, sources: int = 3) -> TestConfig:
 def _run(
     tmp_path: Path, cfg: TestConfig, target: list[str] | None, only: list[str] | None
 ) -> list[TestResult]:
-    async def main() -> list[TestResult]:
-        h = SyncTestHarness(HarnessContext(cfg, workdir=tmp_path), target=target)
-        try:
-            assert await h.health_check()
-            await h.initialize()
-            return await h.run_tests(only=only)
-        finally:
-            await h.shutdown()
-
-    results = asyncio.run(main())
-    assert not [p for p in psutil.Process().children(recursive=True) if p.is_running()]
-    return results
+    return run_harness(SyncTestHarness, cfg, tmp_path, target, only)
 
 
 def _show(results: list[TestResult]) -> str:
