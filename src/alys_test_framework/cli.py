@@ -1,7 +1,13 @@
 """The ``alys-test`` command line.
 
-Bad input (unknown phase, bad config, unwritable report dir, bad option) ends with exit code 2
-and one line naming the problem; Ctrl-C writes partial reports and exits 130.
+Bad input (unknown phase, bad config, unwritable report dir, bad option, a plugin that does not
+load, a file that is not what the command reads) ends with exit code 2 and one line naming the
+problem. SIGINT (Ctrl-C) and SIGTERM write partial reports and exit 130 / 143.
+
+Error handling relies only on typer's public API (``typer.Exit``, ``typer.Abort``) and on the
+documented shape of click's exceptions (``exit_code`` and ``format_message()``), never on where
+a typer release keeps its click: typer 0.29 vendors click and dropped ``click.exceptions.Exit``
+from that copy, which once turned every error into a traceback.
 """
 
 from __future__ import annotations
@@ -16,25 +22,35 @@ from rich.console import Console
 from rich.table import Table
 
 from .config import ConfigError, TestConfig
-from .events import TestEvent
-from .harness.registry import HarnessRegistry, PluginError
+from .events import EventLogError, TestEvent
+from .harness.registry import PluginError, load_registry
 from .phases import MigrationPhase
-
-try:  # typer >= 0.24 vendors click; older versions depend on it
-    from typer._click import exceptions as click_exc
-except ImportError:  # pragma: no cover - depends on the installed typer
-    from click import exceptions as click_exc  # type: ignore[no-redef]
+from .results import RunResult
 
 app = typer.Typer(
     add_completion=False,
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Validate the Alys V2 migration phase by phase on real targets.",
 )
-config_app = typer.Typer(no_args_is_help=True, help="Show or validate configurations.")
-baseline_app = typer.Typer(no_args_is_help=True, help="Manage performance baselines.")
+config_app = typer.Typer(help="Show or validate configurations.")
+baseline_app = typer.Typer(help="Manage performance baselines.")
 app.add_typer(config_app, name="config")
 app.add_typer(baseline_app, name="baseline")
+
+
+def _help_without_command(ctx: typer.Context) -> None:
+    """A group called bare prints its help (exit 0), like ``no_args_is_help`` without the
+    exception type that differs between click copies."""
+    if ctx.invoked_subcommand is None:
+        console.print(ctx.get_help(), markup=False, highlight=False)
+        raise typer.Exit(0)
+
+
+for _group in (app, config_app, baseline_app):
+    _group.callback(invoke_without_command=True)(_help_without_command)
+
+# exit codes of a run ended by a signal: 128 + the signal's number, as a shell reports it
+SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
 
 # Rich assumes 80 columns when output is not a terminal (CI logs, pipes); the result table needs
 # a little more to stay on one line per phase
@@ -93,9 +109,11 @@ class Progress:
         if event.type == "phase_started":
             console.print(f"[bold]▶ {md['phase']}[/bold]")
         elif event.type == "test_finished":
-            mark = {"passed": "[green]✓[/green]", "skipped": "[yellow]-[/yellow]"}.get(
-                md["status"], "[red]✗[/red]"
-            )
+            mark = {
+                "passed": "[green]✓[/green]",
+                "skipped": "[yellow]-[/yellow]",
+                "unsupported": "[magenta]∅[/magenta]",
+            }.get(md["status"], "[red]✗[/red]")
             line = (
                 f"  {mark} {event.source}.{md['test']} [dim]({md.get('duration_s', 0):.2f} s)[/dim]"
             )
@@ -119,11 +137,11 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _result_table(result: Any) -> Table:
+def _result_table(result: RunResult) -> Table:
     table = Table(title=f"alys-test run {result.run_id} (seed {result.seed})")
     table.add_column("phase", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for col in ("tests", "pass", "fail", "skip", "secs", "gates"):
+    for col in ("tests", "pass", "fail", "skip", "unsup", "secs", "gates"):
         table.add_column(col, justify="right")
     for p in result.phases:
         m = p.metrics
@@ -140,6 +158,7 @@ def _result_table(result: Any) -> Table:
             str(m.passed),
             str(m.failed + m.errors),
             str(m.skipped),
+            str(m.unsupported),
             f"{p.duration_s:.1f}",
             verdicts or "-",
         )
@@ -170,9 +189,8 @@ def run(
         except ValueError as exc:
             _fail(str(exc))
     cfg = _load_config(config, preset, seed, continue_on_failure)
-    registry = HarnessRegistry()
     try:
-        registry.load_plugins(cfg.plugins)
+        registry = load_registry(cfg)
     except PluginError as exc:
         _fail(str(exc))
     run_id = new_run_id(cfg.seed)
@@ -185,8 +203,8 @@ def run(
     console.print(_result_table(result))
     console.print(f"reports: {out_dir}/report.json, junit.xml, events.jsonl")
     if result.interrupted:
-        err.print("interrupted: partial reports written")
-        raise typer.Exit(130)
+        err.print(f"interrupted by {result.signal or 'SIGINT'}: partial reports written")
+        raise typer.Exit(SIGNAL_EXIT.get(result.signal, 130))
     if not result.passed:
         for p in result.phases:
             if not p.passed and p.status.value != "skipped":
@@ -221,7 +239,11 @@ def replay(events: Annotated[Path, typer.Argument(help="events.jsonl of a run")]
 
     if not events.is_file():
         _fail(f"{events}: no such event log")
-    sys.stdout.write(json.dumps(replay_summary(events), indent=2, sort_keys=True) + "\n")
+    try:
+        summary = replay_summary(events)
+    except (EventLogError, OSError) as exc:
+        _fail(str(exc))
+    sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
 
 @baseline_app.command("save")
@@ -247,6 +269,13 @@ def baseline_save(
     console.print(f"wrote {count} metrics to {target}")
 
 
+def _one_line(exc: BaseException) -> str:
+    """click's documented message of a usage error, or the exception text."""
+    fmt = getattr(exc, "format_message", None)
+    text = fmt() if callable(fmt) else str(exc)
+    return " ".join(str(text).split())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: turns every user error into one line and exit code 2."""
     args = sys.argv[1:] if argv is None else argv
@@ -255,23 +284,20 @@ def main(argv: list[str] | None = None) -> int:
     except UsageProblem as exc:
         err.print(f"alys-test: error: {exc}", markup=False, soft_wrap=True)
         return 2
-    except click_exc.NoArgsIsHelpError as exc:
-        console.print(exc.format_message(), markup=False, highlight=False)
-        return 0
-    except click_exc.UsageError as exc:
-        err.print(f"alys-test: error: {exc.format_message()}", markup=False, soft_wrap=True)
-        return 2
-    except click_exc.ClickException as exc:
-        err.print(f"alys-test: error: {exc.format_message()}", markup=False, soft_wrap=True)
-        return 2
-    except (click_exc.Exit, typer.Exit) as exc:
-        return exc.exit_code
-    except (click_exc.Abort, typer.Abort):
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")
         return 130
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        return 130
+    except Exception as exc:
+        code = getattr(exc, "exit_code", None)
+        if isinstance(code, int) and callable(getattr(exc, "format_message", None)):
+            # a click usage error (bad option, missing argument, bad value): the user's input
+            err.print(f"alys-test: error: {_one_line(exc)}", markup=False, soft_wrap=True)
+            return 2 if code in (0, 1) else code
+        if isinstance(code, int):  # click's own Exit, whichever copy of click raised it
+            return code
+        raise
     return rc if isinstance(rc, int) else 0
 
 

@@ -82,17 +82,43 @@ class EventLog:
         self.close()
 
 
+class EventLogError(ValueError):
+    """A file that is not an alys-test event log (or is damaged before its last line)."""
+
+
 def read_events(path: Path) -> Iterator[TestEvent]:
-    """Yield events from a JSONL log; a torn last line (crash mid-write) is ignored."""
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            yield TestEvent(
-                int(d["event_id"]), float(d["timestamp"]), d["type"], d["source"], d["metadata"]
+    """Yield events from a JSONL log.
+
+    Only a torn *last* line (a crash mid-write) is ignored; anything else that is not an event
+    raises EventLogError naming the line, so a wrong file is never read as an empty run.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.readlines()
+    except UnicodeDecodeError as exc:
+        raise EventLogError(f"{path}: not an event log (not UTF-8 text: {exc.reason})") from None
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for i, line in enumerate(lines):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError:
+            if i == last and not lines[i].endswith("\n"):
+                return  # torn by a crash while writing
+            raise EventLogError(f"{path}:{i + 1}: not an event log (line is not JSON)") from None
+        try:
+            event = TestEvent(
+                int(d["event_id"]),
+                float(d["timestamp"]),
+                str(d["type"]),
+                str(d["source"]),
+                dict(d["metadata"]),
             )
+        except (KeyError, TypeError, ValueError):
+            raise EventLogError(
+                f"{path}:{i + 1}: not an event log (expected an object with event_id, "
+                "timestamp, type, source, metadata)"
+            ) from None
+        yield event

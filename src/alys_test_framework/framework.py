@@ -14,107 +14,40 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from .config import TestConfig
 from .events import EventLog, TestEvent
 from .harness.base import HarnessContext, TestHarness
-from .harness.registry import HarnessRegistry
-from .metrics import ExecutionMetrics, PerformanceMetrics, PhaseMetrics, ResourceSampler
+from .harness.registry import HarnessRegistry, load_registry
+from .metrics import ExecutionMetrics, PerformanceMetrics, ResourceSampler
 from .phases import PHASE_ORDER, MigrationPhase
-from .results import TestResult, TestStatus
-from .validators import ValidatorVerdict, validate_phase
+from .reporting import write_reports
+from .results import (
+    PhaseResult,
+    PhaseStatus,
+    RunResult,
+    TestResult,
+    TestStatus,
+    new_run_id,
+    summarize,
+)
+from .validators import validate_phase
 
+# signals that end a run the way Ctrl-C does: partial reports, then exit 128 + signal number
+# (SIGTERM is what CI runners and process supervisors send on cancel)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-class PhaseStatus(str, Enum):
-    PASSED = "passed"
-    FAILED = "failed"
-    NOT_IMPLEMENTED = "not_implemented"
-    SKIPPED = "skipped"  # not run because an earlier phase failed
-    INTERRUPTED = "interrupted"
-
-    @property
-    def ok(self) -> bool:
-        return self is PhaseStatus.PASSED
-
-
-@dataclass
-class PhaseResult:
-    phase: MigrationPhase
-    status: PhaseStatus
-    results: list[TestResult] = field(default_factory=list)
-    verdicts: list[ValidatorVerdict] = field(default_factory=list)
-    harnesses: list[str] = field(default_factory=list)
-    duration_s: float = 0.0
-    message: str = ""
-    harness_metrics: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        return self.status.ok
-
-    @property
-    def metrics(self) -> PhaseMetrics:
-        return PhaseMetrics.from_results(self.results, self.duration_s)
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    seed: int
-    config: TestConfig
-    phases: list[PhaseResult]
-    started_at: float
-    finished_at: float
-    interrupted: bool = False
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        return not self.interrupted and bool(self.phases) and all(p.passed for p in self.phases)
-
-    @property
-    def results(self) -> list[TestResult]:
-        return [r for p in self.phases for r in p.results]
-
-    def summary(self) -> dict[str, Any]:
-        return summarize(
-            self.run_id,
-            {p.phase.value: p.status.value for p in self.phases},
-            [r.status.value for r in self.results],
-            self.interrupted,
-        )
-
-
-def summarize(
-    run_id: str, phase_statuses: dict[str, str], test_statuses: Iterable[str], interrupted: bool
-) -> dict[str, Any]:
-    """The run summary; computed the same way from a RunResult and from an event log."""
-    counts = {s.value: 0 for s in TestStatus}
-    total = 0
-    for status in test_statuses:
-        counts[status] = counts.get(status, 0) + 1
-        total += 1
-    if interrupted:
-        status = "interrupted"
-    elif phase_statuses and all(s == PhaseStatus.PASSED.value for s in phase_statuses.values()):
-        status = "passed"
-    else:
-        status = "failed"
-    return {
-        "run_id": run_id,
-        "status": status,
-        "phases": dict(phase_statuses),
-        "tests": {"total": total, **counts},
-    }
-
-
-def new_run_id(seed: int) -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-s{seed}-{os.getpid()}"
+__all__ = [
+    "STOP_SIGNALS",
+    "MigrationTestFramework",
+    "PhaseResult",
+    "PhaseStatus",
+    "RunResult",
+    "new_run_id",
+    "summarize",
+]
 
 
 class MigrationTestFramework:
@@ -132,10 +65,7 @@ class MigrationTestFramework:
         self.config = config or TestConfig()
         self.run_id = run_id or new_run_id(self.config.seed)
         self.report_dir = report_dir
-        if registry is None:
-            registry = HarnessRegistry()
-            registry.load_plugins(self.config.plugins)
-        self.registry = registry
+        self.registry = registry if registry is not None else load_registry(self.config)
         self.events = EventLog(report_dir / "events.jsonl" if report_dir else None)
         if progress is not None:
             self.events.add_listener(progress)
@@ -149,6 +79,7 @@ class MigrationTestFramework:
         self._started = time.time()
         self._closed = False
         self._active: list[TestHarness] = []
+        self._signal: str = ""
 
     # -- public API ----------------------------------------------------------------------
     def run_phase_validation(self, phase: MigrationPhase) -> PhaseResult:
@@ -169,19 +100,22 @@ class MigrationTestFramework:
         self._sampler.start()
         task = self._loop.create_task(self._run_phases(selected))
         interrupted = False
-        installed = self._install_sigint(task)
+        installed = self._install_signal_handlers(task)
         try:
             self._loop.run_until_complete(task)
         except (asyncio.CancelledError, KeyboardInterrupt):
             interrupted = True
+            self._signal = self._signal or "SIGINT"
             self._loop.run_until_complete(self._shutdown_active())
         finally:
-            if installed:
-                self._loop.remove_signal_handler(signal.SIGINT)
+            for sig in installed:
+                self._loop.remove_signal_handler(sig)
         self._sampler.stop()
         result = self._result(interrupted)
         if interrupted:
-            self.events.emit("run_interrupted", "framework", run_id=self.run_id)
+            self.events.emit(
+                "run_interrupted", "framework", run_id=self.run_id, signal=self._signal
+            )
         self.events.emit("run_finished", "framework", run_id=self.run_id, summary=result.summary())
         self._write_reports(result)
         return result
@@ -215,14 +149,23 @@ class MigrationTestFramework:
         self.shutdown()
 
     # -- internals -----------------------------------------------------------------------
-    def _install_sigint(self, task: asyncio.Task[Any]) -> bool:
+    def _install_signal_handlers(self, task: asyncio.Task[Any]) -> list[signal.Signals]:
+        """SIGINT and SIGTERM cancel the run; returns the signals whose handler was installed."""
         if threading.current_thread() is not threading.main_thread():
-            return False
-        try:
-            self._loop.add_signal_handler(signal.SIGINT, task.cancel)
-        except (NotImplementedError, RuntimeError):
-            return False
-        return True
+            return []
+
+        def stop(sig: signal.Signals) -> None:
+            self._signal = self._signal or sig.name
+            task.cancel()
+
+        installed = []
+        for sig in STOP_SIGNALS:
+            try:
+                self._loop.add_signal_handler(sig, stop, sig)
+            except (NotImplementedError, RuntimeError):
+                continue
+            installed.append(sig)
+        return installed
 
     async def _run_phases(self, phases: list[MigrationPhase]) -> None:
         failed = False
@@ -259,7 +202,7 @@ class MigrationTestFramework:
         finally:
             result.duration_s = time.perf_counter() - start
             if result.status is PhaseStatus.INTERRUPTED:
-                result.results = [r for h in self._active for r in getattr(h, "results", [])]
+                result.results = [r for h in self._active for r in h.results]
                 result.message = "interrupted"
                 self._active = []
             self._emit_phase_finished(result)
@@ -281,7 +224,18 @@ class MigrationTestFramework:
             workdir=self._workdir(phase),
             executor=self._executor,
         )
-        harnesses = [factory(ctx) for factory in factories]
+        built = [factory(ctx) for factory in factories]
+        harnesses = [h for h in built if isinstance(h, TestHarness)]
+        broken = [
+            self._harness_error(
+                type(h).__name__,
+                "contract",
+                f"{type(h).__name__} is not a TestHarness: it needs name, categories, results, "
+                "health_check, initialize, run_all_tests, shutdown and get_metrics",
+            )
+            for h in built
+            if not isinstance(h, TestHarness)
+        ]
         result.harnesses = [h.name for h in harnesses]
         self._active = list(harnesses)
         if self.config.parallel_tests and len(harnesses) > 1:
@@ -289,9 +243,9 @@ class MigrationTestFramework:
         else:
             per = [await self._run_harness(h) for h in harnesses]
         self._active = []
-        result.results = [r for rs in per for r in rs]
+        result.results = broken + [r for rs in per for r in rs]
         result.harness_metrics = {h.name: _safe_metrics(h) for h in harnesses}
-        required = {c for h in harnesses for c in getattr(type(h), "categories", ())}
+        required = {c for h in harnesses for c in h.categories}
         result.verdicts = validate_phase(phase, result.results, required, self.config)
         failed = [v for v in result.verdicts if v.failed]
         result.status = PhaseStatus.FAILED if failed else PhaseStatus.PASSED
@@ -323,7 +277,7 @@ class MigrationTestFramework:
             try:
                 return await harness.run_all_tests()
             except Exception as exc:
-                done = list(getattr(harness, "results", []))
+                done = list(harness.results)
                 return done + [
                     self._harness_error(name, "run_all_tests", f"{type(exc).__name__}: {exc}")
                 ]
@@ -377,13 +331,12 @@ class MigrationTestFramework:
             finished_at=time.time(),
             interrupted=interrupted,
             metrics=self.collect_metrics(),
+            signal=self._signal if interrupted else "",
         )
 
     def _write_reports(self, result: RunResult) -> None:
         if self.report_dir is None:
             return
-        from .reporting import write_reports
-
         write_reports(result, self.report_dir)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import psutil
 from hdrh.histogram import HdrHistogram
 
-from .results import TestResult, TestStatus
+from .results import PhaseMetrics, TestResult  # PhaseMetrics: re-exported, it counts results
 
 
 class LatencyHistogram:
@@ -151,36 +151,6 @@ class ResourceSampler:
 
 
 @dataclass
-class PhaseMetrics:
-    run: int = 0
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    skipped: int = 0
-    duration_s: float = 0.0
-    test_time_s: float = 0.0
-    slowest_test: str = ""
-    slowest_test_s: float = 0.0
-
-    @classmethod
-    def from_results(cls, results: list[TestResult], duration_s: float) -> PhaseMetrics:
-        m = cls(duration_s=duration_s)
-        for r in results:
-            m.run += 1
-            m.passed += r.status is TestStatus.PASSED
-            m.failed += r.status in (TestStatus.FAILED, TestStatus.NOT_IMPLEMENTED)
-            m.errors += r.status is TestStatus.ERROR
-            m.skipped += r.status is TestStatus.SKIPPED
-            m.test_time_s += r.duration_s
-            if r.duration_s >= m.slowest_test_s:
-                m.slowest_test, m.slowest_test_s = r.name, r.duration_s
-        return m
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
 class ExecutionMetrics:
     wall_time_s: float = 0.0
     test_time_s: float = 0.0
@@ -232,3 +202,14 @@ class PerformanceMetrics:
 
 def now() -> float:
     return time.time()
+
+
+__all__ = [
+    "ExecutionMetrics",
+    "LatencyHistogram",
+    "PerformanceMetrics",
+    "PhaseMetrics",
+    "ResourceMetrics",
+    "ResourceSampler",
+    "now",
+]

@@ -9,38 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from .config import TestConfig
 from .phases import MigrationPhase
-from .results import TestResult, TestStatus
-
-
-class Verdict(str, Enum):
-    PASSED = "passed"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # nothing to judge (e.g. no baseline stored yet); never counts as passed
-
-
-@dataclass
-class ValidatorVerdict:
-    validator: str
-    status: Verdict
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> bool:
-        return self.status is Verdict.FAILED
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["status"] = self.status.value
-        return d
-
+from .results import TestResult, TestStatus, ValidatorVerdict, Verdict
 
 # Categories a phase must measure whatever harness classes declare (issue: ActorCore needs at
 # least lifecycle and recovery). The rest comes from each harness class's ``categories``.
@@ -49,12 +23,16 @@ MINIMUM_CATEGORIES: dict[MigrationPhase, tuple[str, ...]] = {
 }
 
 
+# statuses that fail a phase: a broken check, a broken test, or a capability the target lacks
+_NOT_MEASURED_OK = (TestStatus.FAILED, TestStatus.ERROR, TestStatus.UNSUPPORTED)
+
+
 def phase_validator(
     phase: MigrationPhase, results: list[TestResult], required: Iterable[str]
 ) -> ValidatorVerdict:
     """Foundation: zero failures. Other phases: every required category present and passing."""
     name = f"{phase.title}PhaseValidator"
-    bad = [r for r in results if r.status in (TestStatus.FAILED, TestStatus.ERROR)]
+    bad = [r for r in results if r.status in _NOT_MEASURED_OK]
     if not results:
         return ValidatorVerdict(name, Verdict.FAILED, "no test results: nothing was measured")
     if phase is MigrationPhase.FOUNDATION:
@@ -73,6 +51,7 @@ def phase_validator(
         if c in by_cat
     }
     failing = {c: names for c, names in failing.items() if names}
+    unsupported = sorted(r.name for r in results if r.status is TestStatus.UNSUPPORTED)
     all_skipped = [
         c
         for c in required
@@ -83,6 +62,7 @@ def phase_validator(
         "missing": missing,
         "failing": failing,
         "all_skipped": all_skipped,
+        "unsupported": unsupported,
     }
     problems = []
     if missing:
@@ -91,6 +71,8 @@ def phase_validator(
         problems.append(
             "failing categories: " + "; ".join(f"{c} ({', '.join(n)})" for c, n in failing.items())
         )
+    if unsupported:
+        problems.append(f"unsupported by the target: {', '.join(unsupported)}")
     if all_skipped:
         problems.append(f"categories with every test skipped: {', '.join(all_skipped)}")
     if problems:
@@ -246,3 +228,19 @@ def validate_phase(
             )
         )
     return verdicts
+
+
+__all__ = [
+    "MINIMUM_CATEGORIES",
+    "ValidatorVerdict",
+    "Verdict",
+    "duration_validator",
+    "load_baseline",
+    "metric_direction",
+    "performance_metrics",
+    "performance_regression_validator",
+    "phase_validator",
+    "save_baseline",
+    "success_rate_validator",
+    "validate_phase",
+]

@@ -39,6 +39,7 @@ class InterruptingHarness(BaseHarness):
     name = "interrupting"
     categories = ("alpha",)
     shut_down = False
+    signal_to_send = signal.SIGINT
 
     @harness_test("alpha")
     async def test_first(self, out: Outcome) -> None:
@@ -46,9 +47,9 @@ class InterruptingHarness(BaseHarness):
 
     @harness_test("alpha")
     async def test_interrupted(self, out: Outcome) -> None:
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), self.signal_to_send)
         await asyncio.sleep(30)  # cancelled by the SIGINT handler long before this ends
-        out.expect(False, "never reached")
+        out.fail("never reached")
 
     async def shutdown(self) -> None:
         type(self).shut_down = True
@@ -64,3 +65,59 @@ def register_interrupting(registry) -> None:
     from alys_test_framework.phases import MigrationPhase
 
     registry.replace(MigrationPhase.ACTOR_CORE, [InterruptingHarness])
+
+
+class TerminatedHarness(InterruptingHarness):
+    """Sends itself SIGTERM mid-test, as a CI runner cancelling the job does."""
+
+    name = "terminated"
+    signal_to_send = signal.SIGTERM
+
+
+def register_terminated(registry) -> None:
+    from alys_test_framework.phases import MigrationPhase
+
+    registry.replace(MigrationPhase.ACTOR_CORE, [TerminatedHarness])
+
+
+class UnsupportingHarness(BaseHarness):
+    """A target lacking a capability: one test measured, one unsupported."""
+
+    name = "unsupporting"
+    categories = ("alpha",)
+
+    @harness_test("alpha")
+    async def test_measured(self, out: Outcome) -> None:
+        out.expect(sum(range(4)) == 6, "arithmetic works")
+
+    @harness_test("alpha")
+    async def test_needs_priorities(self, out: Outcome) -> None:
+        out.unsupported("the runtime has no priority mailboxes")
+
+
+def register_unsupporting(registry) -> None:
+    from alys_test_framework.phases import MigrationPhase
+
+    registry.replace(MigrationPhase.ACTOR_CORE, [UnsupportingHarness])
+
+
+def FAKES_RAISES(registry) -> None:  # noqa: N802 - a plugin hook that breaks while registering
+    raise ValueError("this hook is broken")
+
+
+class SlowHarness(BaseHarness):
+    """A test that runs until something outside stops the run."""
+
+    name = "slow"
+    categories = ("alpha",)
+
+    @harness_test("alpha")
+    async def test_slow(self, out: Outcome) -> None:
+        await asyncio.sleep(60)
+        out.fail("never reached: the run should have been stopped")
+
+
+def register_slow(registry) -> None:
+    from alys_test_framework.phases import MigrationPhase
+
+    registry.replace(MigrationPhase.ACTOR_CORE, [SlowHarness])

@@ -7,12 +7,15 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-HERE = Path(__file__).parent
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]  # plugins below are named tests.foundation.…
+FAKES = "tests.foundation.foundation_fakes"
 
 
 def cli(*args, cwd=None, env=None):
     cwd = cwd or os.getcwd()
-    full_env = {**os.environ, "PYTHONPATH": str(HERE), **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "alys_test_framework.cli", *args],
         capture_output=True,
@@ -21,6 +24,12 @@ def cli(*args, cwd=None, env=None):
         env=full_env,
         timeout=120,
     )
+
+
+def plugin_config(tmp_path, hook):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'plugins = ["{FAKES}:{hook}"]\n')
+    return cfg
 
 
 def test_run_foundation_writes_replayable_reports(tmp_path):
@@ -72,8 +81,7 @@ def test_config_show_and_validate(tmp_path):
 
 
 def test_failing_phase_exits_nonzero_and_names_it(tmp_path):
-    cfg = tmp_path / "c.toml"
-    cfg.write_text('plugins = ["foundation_fakes:register_failing"]\n')
+    cfg = plugin_config(tmp_path, "register_failing")
     p = cli(
         "run",
         "--config",
@@ -93,16 +101,117 @@ def test_failing_phase_exits_nonzero_and_names_it(tmp_path):
     )
 
 
-def test_ctrl_c_exits_130_with_partial_reports(tmp_path):
-    cfg = tmp_path / "c.toml"
-    cfg.write_text('plugins = ["foundation_fakes:register_interrupting"]\n')
+@pytest.mark.parametrize(
+    ("hook", "code", "signame"),
+    [("register_interrupting", 130, "SIGINT"), ("register_terminated", 143, "SIGTERM")],
+)
+def test_signal_exits_128_plus_n_with_partial_reports(tmp_path, hook, code, signame):
+    """SIGTERM (a CI runner cancelling) leaves the same evidence as Ctrl-C (issue 14 D7)."""
+    cfg = plugin_config(tmp_path, hook)
     out = tmp_path / "r"
     p = cli("run", "--config", str(cfg), "--phase", "actor-core", "--report-dir", str(out))
-    assert p.returncode == 130, p.stdout + p.stderr
+    assert p.returncode == code, p.stdout + p.stderr
     report = json.loads((out / "report.json").read_text())
-    assert report["status"] == "interrupted"
+    assert report["status"] == "interrupted" and report["signal"] == signame
+    assert [t["name"] for t in report["phases"][0]["tests"]] == ["test_first"]
     ET.parse(out / "junit.xml")
-    assert (out / "events.jsonl").read_text().count("run_interrupted") == 1
+    events = (out / "events.jsonl").read_text()
+    assert events.count("run_interrupted") == 1 and f'"signal":"{signame}"' in events
+
+
+def test_sigterm_from_outside_writes_partial_reports(tmp_path):
+    """The runner's SIGTERM comes from another process, mid-test, as in CI."""
+    import time
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'plugins = ["{FAKES}:register_slow"]\n')
+    out = tmp_path / "r"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alys_test_framework.cli", "run", "--config", str(cfg)]
+        + ["--phase", "actor-core", "--report-dir", str(out)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        events = out / "events.jsonl"
+        while time.monotonic() < deadline:  # polls the real condition: the slow test started
+            if events.exists() and "test_slow" in events.read_text():
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("test_slow never started")
+        proc.terminate()
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, stdout + stderr
+    assert json.loads((out / "report.json").read_text())["signal"] == "SIGTERM"
+
+
+def test_unsupported_fails_the_run_and_is_counted_apart(tmp_path):
+    cfg = plugin_config(tmp_path, "register_unsupporting")
+    out = tmp_path / "r"
+    p = cli("run", "--config", str(cfg), "--phase", "actor-core", "--report-dir", str(out))
+    assert p.returncode == 1, p.stdout + p.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["tests"]["unsupported"] == 1
+    assert report["summary"]["tests"]["passed"] == 1
+    assert "unsupported by the target: test_needs_priorities" in report["phases"][0]["message"]
+    assert "unsup" in p.stdout
+    case = ET.parse(out / "junit.xml").find(".//testcase[@name='test_needs_priorities']")
+    assert case is not None
+    assert case.find("skipped").get("message").startswith("unsupported: ")
+    replay = cli("replay", str(out / "events.jsonl"))
+    assert json.loads(replay.stdout) == report["summary"]
+
+
+def test_plugin_failures_are_one_line_exit_2(tmp_path):
+    """Issue 14 D10: a plugin that fails to import is the user's input, not a traceback."""
+    broken = tmp_path / "broken_plugin.py"
+    broken.write_text("raise RuntimeError('plugin module exploded')\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('plugins = ["broken_plugin:register"]\n')
+    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{tmp_path}"}
+    one_line_error(cli("run", "--config", str(cfg), env=env), "plugin module exploded")
+    cfg.write_text(f'plugins = ["{FAKES}:no_such_hook"]\n')
+    one_line_error(cli("run", "--config", str(cfg)), "no_such_hook")
+    cfg.write_text(f'plugins = ["{FAKES}:FAKES_RAISES"]\n')
+    one_line_error(cli("run", "--config", str(cfg)), "failed while registering")
+
+
+def test_replay_of_a_non_event_file_is_one_line_exit_2(tmp_path):
+    """Issue 14 D12: a wrong file is never summarised as an empty run."""
+    for name, content in [
+        ("notes.txt", "hello world\n"),
+        ("list.jsonl", "[1, 2, 3]\n"),
+        ("config.toml", "seed = 3\n[network]\nfailure_rate = 0.1\n"),
+        ("objects.jsonl", '{"a": 1}\n{"b": 2}\n'),
+        ("empty.jsonl", ""),
+    ]:
+        f = tmp_path / name
+        f.write_text(content)
+        one_line_error(cli("replay", str(f)), "not")
+    binary = tmp_path / "bin.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    one_line_error(cli("replay", str(binary)), "not UTF-8")
+
+
+def test_bare_groups_print_help_and_exit_0():
+    for args in ([], ["config"], ["baseline"]):
+        p = cli(*args)
+        assert p.returncode == 0, (args, p.stderr)
+        assert "Usage" in p.stdout and "Traceback" not in p.stderr
+
+
+def test_click_usage_errors_are_one_line(tmp_path):
+    one_line_error(cli("config", "validate"), "Missing argument")
+    one_line_error(cli("run", "--seed", "many"), "--seed")
+    one_line_error(cli("no-such-command"), "no-such-command")
 
 
 def test_baseline_save(tmp_path):

@@ -1,14 +1,13 @@
 import json
 import xml.etree.ElementTree as ET
 
-from foundation_fakes import FailingHarness, InterruptingHarness, PassingHarness
-
 from alys_test_framework.config import TestConfig
 from alys_test_framework.framework import MigrationTestFramework, PhaseStatus
 from alys_test_framework.harness.registry import HarnessRegistry, Registration
 from alys_test_framework.phases import MigrationPhase as P
 from alys_test_framework.reporting import replay_summary
 from alys_test_framework.reporting.schema import validate_report
+from tests.foundation.foundation_fakes import FailingHarness, InterruptingHarness, PassingHarness
 
 FOUNDATION = Registration(P.FOUNDATION, "alys_test_framework.harness.foundation:FoundationHarness")
 
@@ -137,6 +136,7 @@ def test_harness_exceptions_and_empty_checks_are_errors():
 
     class Odd(BaseHarness):
         name = "odd"
+        categories = ("x",)
 
         @harness_test("x")
         async def test_raises(self, out):

@@ -2,8 +2,18 @@
 
 A harness test method is ``async def test_x(self, out: Outcome) -> None`` decorated with
 ``@harness_test("category")``. It measures the target, records numbers with ``out.record`` and
-states properties with ``out.expect``. The base class times it, applies the timeout, catches
-exceptions and refuses a method that checked nothing: a verdict must come from a measurement.
+states properties with ``out.expect`` (or ``out.fail`` when the measurement itself is the
+violation). The base class times it, applies the timeout, catches exceptions and refuses a
+method that checked nothing: a verdict must come from a measurement.
+
+Rules:
+- every test method's category is one of its class's ``categories``; a class that declares
+  tests outside them is rejected when it is defined (as Bitcoin Core's test metaclass does), so
+  the validators' required categories and the tests that exist cannot drift apart;
+- tests run in the order of the ``categories`` tuple, then in definition order: report order
+  never depends on how mixin classes happen to be combined (the MRO);
+- ``out.unsupported(reason)`` ends a test as UNSUPPORTED: the target cannot express what the
+  test needs. That is never a pass, and it fails the phase.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, NoReturn, Protocol, runtime_checkable
 
 from ..config import TestConfig
 from ..events import EventLog, EventSink
@@ -32,6 +42,10 @@ class TestHarness(Protocol):
     """
 
     name: str
+    results: list[TestResult]
+
+    @property
+    def categories(self) -> tuple[str, ...]: ...
 
     async def health_check(self) -> bool: ...
     async def initialize(self) -> None: ...
@@ -66,6 +80,10 @@ class SkipTest(Exception):
     pass
 
 
+class UnsupportedTest(Exception):
+    """Raised by ``Outcome.unsupported``: the target lacks a capability this test needs."""
+
+
 class Outcome:
     """Collects the measurements and property checks of one test method."""
 
@@ -85,14 +103,22 @@ class Outcome:
             self.violations.append(f"{prop}: {detail}" if detail else prop)
         return bool(condition)
 
+    def fail(self, prop: str, detail: str = "") -> None:
+        """Record a violated property: the measurement itself showed it (no condition to test)."""
+        self.expect(False, prop, detail)
+
     def require(self, condition: bool, prop: str, detail: str = "") -> None:
         """Like expect, but stops the test: later checks make no sense without this one."""
         if not self.expect(condition, prop, detail):
             raise PropertyViolation(prop)
 
-    def skip(self, reason: str) -> None:
+    def skip(self, reason: str) -> NoReturn:
         self.skipped = reason
         raise SkipTest(reason)
+
+    def unsupported(self, reason: str) -> NoReturn:
+        """End the test as UNSUPPORTED, naming the capability the target lacks."""
+        raise UnsupportedTest(reason)
 
 
 TestMethod = Callable[[Any, Outcome], Awaitable[None]]
@@ -148,14 +174,30 @@ class BaseHarness:
     # -- running ---------------------------------------------------------------------------
     @classmethod
     def test_methods(cls) -> list[tuple[str, str, float | None]]:
-        """(name, category, timeout) of every decorated method, in definition order."""
+        """(name, category, timeout) of every test: ``categories`` order, then definition order."""
         seen: dict[str, tuple[str, str, float | None]] = {}
         for klass in reversed(cls.__mro__):
             for attr, fn in vars(klass).items():
                 mark = getattr(fn, "__harness_test__", None)
                 if mark is not None:
                     seen[attr] = (attr, mark[0], mark[1])
-        return list(seen.values())
+                elif attr in seen:  # overridden by a plain method: no longer a test
+                    del seen[attr]
+        rank = {c: i for i, c in enumerate(cls.categories)}
+        return sorted(seen.values(), key=lambda t: rank.get(t[1], len(rank)))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # mixins (no categories, no name of their own) are checked in the class combining them
+        if not cls.categories and "name" not in vars(cls):
+            return
+        declared = set(cls.categories)
+        for name, category, _ in cls.test_methods():
+            if category not in declared:
+                raise TypeError(
+                    f"{cls.__name__}.{name} is in category {category!r}, which "
+                    f"{cls.__name__}.categories {cls.categories!r} does not declare"
+                )
 
     async def run_tests(self, only: Iterable[str] | None = None) -> list[TestResult]:
         wanted = set(only) if only is not None else None
@@ -178,6 +220,8 @@ class BaseHarness:
             pass
         except SkipTest as exc:
             status, message = TestStatus.SKIPPED, str(exc)
+        except UnsupportedTest as exc:
+            status, message = TestStatus.UNSUPPORTED, str(exc)
         except TimeoutError:
             status, message = TestStatus.ERROR, f"timed out after {limit:g} s"
         except Exception as exc:  # a broken target or harness: reported, never swallowed
@@ -190,6 +234,8 @@ class BaseHarness:
                 status, message = TestStatus.FAILED, "; ".join(out.violations)
             elif out.checks == 0:
                 status, message = TestStatus.ERROR, "test checked no property"
+        elif status is TestStatus.UNSUPPORTED and out.violations:  # what was measured failed
+            status, message = TestStatus.FAILED, "; ".join(out.violations + [f"then: {message}"])
         elif status is TestStatus.ERROR and out.violations:
             message = "; ".join(out.violations + [message])
         result = TestResult(name, self.name, category, status, duration, message, out.metrics)

@@ -10,6 +10,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..config import TestConfig
 from ..phases import MigrationPhase
 from .base import HarnessContext, TestHarness
 
@@ -82,17 +83,37 @@ class HarnessRegistry:
         return out
 
     def load_plugins(self, plugins: list[str]) -> None:
-        """Call each 'module:function' with this registry so users can add their harnesses."""
+        """Call each 'module:function' with this registry so users can add their harnesses.
+
+        Any failure of a plugin (its import raising anything, a missing hook, the hook raising)
+        is the user's configuration problem, so it becomes one PluginError naming the plugin.
+        """
         for spec in plugins:
             module_name, _, attr = spec.partition(":")
             try:
                 hook = getattr(importlib.import_module(module_name), attr or "register")
-            except (ImportError, AttributeError) as exc:
-                raise PluginError(f"plugin {spec!r} cannot be loaded: {exc}") from None
-            hook(self)
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {spec!r} cannot be loaded: {type(exc).__name__}: {exc}"
+                ) from None
+            if not callable(hook):
+                raise PluginError(f"plugin {spec!r} is not callable")
+            try:
+                hook(self)
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {spec!r} failed while registering: {type(exc).__name__}: {exc}"
+                ) from None
 
     def is_implemented(self, phase: MigrationPhase) -> bool:
         return bool(self.factories(phase))
 
     def entries(self, phase: MigrationPhase) -> list[str | HarnessFactory]:
         return list(self._entries[phase])
+
+
+def load_registry(config: TestConfig) -> HarnessRegistry:
+    """The builtin harnesses plus the config's plugins: the one place plugins are loaded."""
+    registry = HarnessRegistry()
+    registry.load_plugins(config.plugins)
+    return registry

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..results import RunResult
 from .json_report import SCHEMA_VERSION, build_report, write_json_report
 from .junit import build_junit, write_junit
 from .replay import replay_summary
-
-if TYPE_CHECKING:
-    from ..framework import RunResult
 
 
 def write_reports(result: RunResult, report_dir: Path) -> dict[str, Any]:

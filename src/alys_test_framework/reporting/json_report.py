@@ -6,10 +6,9 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ..framework import RunResult
+from ..results import RunResult
 
 SCHEMA_VERSION = 1
 
@@ -23,6 +22,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "finished_at": result.finished_at,
         "status": result.summary()["status"],
         "interrupted": result.interrupted,
+        "signal": result.signal,
         "config": result.config.to_dict(),
         "summary": result.summary(),
         "phases": [

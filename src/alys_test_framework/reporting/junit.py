@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ..results import TestStatus
+from ..results import RunResult, TestStatus
 from .json_report import atomic_write
 
-if TYPE_CHECKING:
-    from ..framework import RunResult
+# junit has no "unsupported": it is shown as skipped, and the prefix keeps it apart from a
+# test skipped by choice (the phase verdict testcase still fails the suite)
+UNSUPPORTED_PREFIX = "unsupported: "
 
 
 def build_junit(result: RunResult) -> ET.Element:
@@ -39,6 +39,10 @@ def build_junit(result: RunResult) -> ET.Element:
             elif r.status is TestStatus.SKIPPED:
                 counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message=r.message[:500])
+            elif r.status is TestStatus.UNSUPPORTED:
+                counts["skipped"] += 1
+                text = UNSUPPORTED_PREFIX + r.message
+                ET.SubElement(case, "skipped", message=text[:500], type="unsupported").text = text
         # the phase verdict itself is a testcase: a not-implemented or gated phase must show red
         case = ET.SubElement(
             suite,

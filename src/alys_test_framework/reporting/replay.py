@@ -5,24 +5,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..events import read_events
+from ..events import EventLogError, read_events
+from ..results import summarize
 
 
 def replay_summary(path: Path) -> dict[str, Any]:
-    from ..framework import summarize
+    """The summary ``summarize`` gives for the run the log records.
 
-    run_id = ""
+    A file without a ``run_started`` event is not a run's log: EventLogError, never an empty
+    summary that looks like a run with nothing in it.
+    """
+    run_id: str | None = None
     phases: dict[str, str] = {}
     tests: list[str] = []
     interrupted = False
     for event in read_events(path):
         md = event.metadata
         if event.type == "run_started":
-            run_id = md.get("run_id", "")
-        elif event.type == "test_finished":
+            run_id = str(md.get("run_id", ""))
+        elif event.type == "test_finished" and "status" in md:
             tests.append(md["status"])
-        elif event.type == "phase_finished":
+        elif event.type == "phase_finished" and "phase" in md:
             phases[md["phase"]] = md["status"]
         elif event.type == "run_interrupted":
             interrupted = True
+    if run_id is None:
+        raise EventLogError(f"{path}: not a run's event log (no run_started event)")
     return summarize(run_id, phases, tests, interrupted)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_STATUS = ["passed", "failed", "skipped", "error", "not_implemented"]
+_STATUS = ["passed", "failed", "skipped", "error", "not_implemented", "unsupported"]
 _PHASE_STATUS = ["passed", "failed", "not_implemented", "skipped", "interrupted"]
 
 _TEST = {
@@ -76,6 +76,7 @@ REPORT_SCHEMA: dict[str, Any] = {
         "finished_at": {"type": "number"},
         "status": {"enum": ["passed", "failed", "interrupted"]},
         "interrupted": {"type": "boolean"},
+        "signal": {"enum": ["", "SIGINT", "SIGTERM"]},
         "config": {"type": "object"},
         "summary": _SUMMARY,
         "phases": {

@@ -1,0 +1,51 @@
+"""Category registry: every registered harness honours the contract and reports healthy."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ...phases import MigrationPhase
+from ..base import HarnessContext, Outcome, TestHarness, harness_test
+from .kit import FoundationBase
+
+
+class RegistryChecks(FoundationBase):
+    @harness_test("registry")
+    async def test_harness_registry(self, out: Outcome) -> None:
+        implemented, missing = [], []
+        for phase in MigrationPhase:
+            factories = self.registry.factories(phase)
+            (implemented if factories else missing).append(phase.value)
+            for factory in factories:
+                harness = factory(HarnessContext(self.config, self.ctx.events, self.ctx.workdir))
+                label = f"{phase.value}:{type(harness).__name__}"
+                # the subject may be broken: a non-harness is a finding, not a crash
+                if not out.expect(
+                    isinstance(harness, TestHarness), "registered object is a TestHarness", label
+                ):
+                    continue
+                out.expect(bool(harness.name), "harness has a name", label)
+                out.expect(
+                    bool(harness.categories),
+                    "harness declares the categories its validator requires",
+                    label,
+                )
+        out.expect(MigrationPhase.FOUNDATION.value in implemented, "foundation phase is registered")
+        out.record(implemented=implemented, not_implemented=missing)
+
+    @harness_test("registry")
+    async def test_harness_health(self, out: Outcome) -> None:
+        checked = 0
+        for phase in MigrationPhase:
+            for factory in self.registry.factories(phase):
+                harness = factory(HarnessContext(self.config, self.ctx.events, self.ctx.workdir))
+                try:
+                    healthy = await asyncio.wait_for(harness.health_check(), timeout=30)
+                except Exception as exc:
+                    out.fail(
+                        "health check completes", f"{harness.name}: {type(exc).__name__}: {exc}"
+                    )
+                    continue
+                checked += 1
+                out.expect(healthy is True, "harness reports its target healthy", harness.name)
+        out.record(harnesses_checked=checked)
