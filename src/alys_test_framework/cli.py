@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -63,7 +63,7 @@ class UsageProblem(Exception):
     """Bad input from the user: printed as one line, exit code 2."""
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise UsageProblem(message)
 
 
@@ -82,7 +82,6 @@ def _load_config(
         return TestConfig.load(path=config, preset=preset, overrides=overrides)
     except ConfigError as exc:
         _fail(str(exc))
-        raise  # unreachable
 
 
 def _prepare_report_dir(path: Path) -> Path:
@@ -258,13 +257,14 @@ def baseline_save(
     """Write a performance baseline from a report's measured metrics."""
     from .validators import save_baseline
 
+    doc: dict[str, Any] = {}
     try:
         doc = json.loads(report.read_text())
     except (OSError, ValueError) as exc:
         _fail(f"{report}: cannot read report: {exc}")
     target = out or _load_config(config, None, None).performance.baseline_file
     if target is None:
-        _fail("no --out given and the config has no performance.baseline_file")
+        raise UsageProblem("no --out given and the config has no performance.baseline_file")
     count = save_baseline(doc, target)
     console.print(f"wrote {count} metrics to {target}")
 

@@ -13,7 +13,8 @@ class MigrationPhase(str, Enum):
     GOVERNANCE_INTEGRATION = "governance-integration"
 
     @property
-    def title(self) -> str:
+    def camel(self) -> str:
+        """'actor-core' -> 'ActorCore': how validators and the seed's docs name a phase."""
         return "".join(w.capitalize() for w in self.value.split("-"))
 
     @classmethod
@@ -21,7 +22,7 @@ class MigrationPhase(str, Enum):
         """Accept 'actor-core', 'actor_core', 'ActorCore'; raise ValueError naming the choices."""
         key = name.strip().lower().replace("_", "-")
         for phase in cls:
-            if key in (phase.value, phase.title.lower()):
+            if key in (phase.value, phase.camel.lower()):
                 return phase
         choices = ", ".join(p.value for p in cls)
         raise ValueError(f"unknown phase {name!r}; choose one of: {choices}")

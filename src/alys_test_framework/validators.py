@@ -31,7 +31,7 @@ def phase_validator(
     phase: MigrationPhase, results: list[TestResult], required: Iterable[str]
 ) -> ValidatorVerdict:
     """Foundation: zero failures. Other phases: every required category present and passing."""
-    name = f"{phase.title}PhaseValidator"
+    name = f"{phase.camel}PhaseValidator"
     bad = [r for r in results if r.status in _NOT_MEASURED_OK]
     if not results:
         return ValidatorVerdict(name, Verdict.FAILED, "no test results: nothing was measured")

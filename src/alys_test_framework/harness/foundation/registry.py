@@ -12,7 +12,8 @@ from .kit import FoundationBase
 class RegistryChecks(FoundationBase):
     @harness_test("registry")
     async def test_harness_registry(self, out: Outcome) -> None:
-        implemented, missing = [], []
+        implemented: list[str] = []
+        missing: list[str] = []
         for phase in MigrationPhase:
             factories = self.registry.factories(phase)
             (implemented if factories else missing).append(phase.value)
