@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -28,17 +29,25 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+_DIGITS = re.compile(r"[0-9]{1,5}")  # ASCII only: int() and str.isdigit() take any script
+
+
 def _port(v: str) -> int:
-    p = int(v)
-    if not 0 <= p < 65536:
-        raise argparse.ArgumentTypeError(f"port {p} out of range 0..65535")
-    return p
+    if not _DIGITS.fullmatch(v) or not 0 <= int(v) < 65536:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535 in ASCII digits, got {v!r}")
+    return int(v)
 
 
 def _hostport(v: str) -> str:
     host, sep, port = v.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not _DIGITS.fullmatch(port) or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {v!r}")
+    return v
+
+
+def _readable(v: str) -> str:
+    if not os.path.isfile(v) or not os.access(v, os.R_OK):
+        raise argparse.ArgumentTypeError(f"cannot read {v!r}")
     return v
 
 
@@ -51,11 +60,17 @@ def _positive(v: str) -> int:
 
 def run_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="alys-node", description="Alys V2 reference node (PoA, SQLite, TCP P2P).")
-    p.add_argument("--datadir", required=True, help="directory for the block store")
+    # --db-path, --remote-bootnode and --jwt-secret are the real Alys node's spellings
+    p.add_argument("--datadir", "--db-path", dest="datadir", required=True,
+                   help="directory for the block store")  # fmt: skip
     p.add_argument("--p2p-port", type=_port, required=True, help="P2P TCP port (0 = pick one)")
     p.add_argument("--rpc-port", type=_port, required=True, help="JSON-RPC HTTP port (0 = pick)")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    p.add_argument("--bootnode", type=_hostport, action="append", default=[], metavar="HOST:PORT")
+    p.add_argument("--bootnode", "--remote-bootnode", dest="bootnode", type=_hostport,
+                   action="append", default=[], metavar="HOST:PORT")  # fmt: skip
+    p.add_argument("--jwt-secret", type=_readable, metavar="FILE",
+                   help="Engine API JWT secret (accepted for Alys compatibility; the embedded "
+                   "execution endpoint writes its own)")  # fmt: skip
     p.add_argument("--authority-key", help="authority key file (enables block production)")
     p.add_argument("--chain-spec", help="chain spec JSON (default: built-in dev chain)")
     p.add_argument(
@@ -70,6 +85,7 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--ban-seconds", type=float, default=300.0, help=argparse.SUPPRESS)
     p.add_argument("--sync-range", type=_positive, default=128, help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)  # replayable jitter
+    p.add_argument("--handshake-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
     return p
 
 
@@ -90,6 +106,18 @@ def _fail(msg: str, code: int = 2) -> None:
 
 
 def _load(a: argparse.Namespace) -> tuple[ChainSpec, AuthorityKey | None]:
+    """Raises SpecError only: any unreadable input becomes one line and exit 2 (D11)."""
+    try:
+        return _load_files(a)
+    except SpecError:
+        raise
+    except UnicodeDecodeError as e:
+        raise SpecError(f"a --chain-spec or --authority-key file is not UTF-8 text: {e}") from None
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        raise SpecError(f"cannot load the chain spec or authority key: {e!r}") from None
+
+
+def _load_files(a: argparse.Namespace) -> tuple[ChainSpec, AuthorityKey | None]:
     if a.chain_spec:
         spec = ChainSpec.load(a.chain_spec)
         key = None
@@ -124,6 +152,10 @@ async def _serve(node: Node) -> int:
     await node.wait_stopped()
     log.info("shutting down")
     await node.stop()
+    sup = getattr(node, "supervisor", None)
+    if sup is not None and sup.fatal:  # never half-alive: a subsystem that cannot recover ends us
+        sys.stderr.write(f"alys-node: error: {sup.fatal}\n")
+        return sup.exit_code
     return 0
 
 
@@ -154,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         bugs=tuple(a.seeded_bug), verify_workers=a.verify_workers, stall_timeout=a.stall_timeout,
         ban_seconds=a.ban_seconds, sync_range=a.sync_range, seed=a.seed,
     )  # fmt: skip
+    node.handshake_timeout = a.handshake_timeout  # type: ignore[attr-defined]
     try:
         sys.exit(asyncio.run(_serve(node)))
     except KeyboardInterrupt:

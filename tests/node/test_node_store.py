@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from chainkit import build_chain
 
 from alys_node.chain.spec import AuthorityKey
 from alys_node.store.blockstore import BlockStore, StoreError
+
+from .chainkit import build_chain
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,12 @@ Each connection has a reader task that feeds bytes into its sans-I/O PeerProtoco
 resulting events; commands from other actors (requests, gossip, bans, admin) come through the
 mailbox. Any malformed input becomes a penalty with a logged reason, never an exception that
 escapes the connection task.
+
+Bounds (issue #14): a connection has HANDSHAKE_TIMEOUT in all to complete its handshake (not per
+read: a byte every few seconds does not keep it open); before the handshake a frame may be at
+most 64 KiB (the protocol's limit); pending connections are capped per IP and in all, the oldest
+making room (p2p/admission.py); every event of a read is handled even if an earlier one fails,
+so a penalty is applied also when the same read completed the handshake and then closed it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import time
 from alys_actors import Actor, ActorRef, handler
 from alys_node.actors import messages as msg
 from alys_node.p2p import messages as m
+from alys_node.p2p.admission import Admission
 from alys_node.p2p.connection import Conn
 from alys_node.p2p.protocol import (
     HandshakeComplete,
@@ -23,6 +30,7 @@ from alys_node.p2p.protocol import (
     PeerClosed,
     PeerProtocol,
     Penalty,
+    State,
     Violation,
 )
 from alys_node.p2p.scoring import Reputation
@@ -31,7 +39,8 @@ log = logging.getLogger("alys_node.network")
 
 SERVE_MAX_BYTES = 2 << 20
 MAX_KNOWN = 256
-HANDSHAKE_TIMEOUT = 10.0
+HANDSHAKE_TIMEOUT = 10.0  # seconds for the whole handshake, from accept or connect
+IDLE_TIMEOUT = 60.0  # seconds without a byte from an established peer
 STABLE_S = 10.0  # a dialed connection that lived this long resets the redial backoff
 STATUS_TICKS = 6  # maintenance ticks (0.5 s) between Status broadcasts
 
@@ -40,13 +49,17 @@ class NetworkActor(Actor):
     def __init__(self, node) -> None:
         self.node = node
         self.rep: Reputation = node.reputation
+        # admission state (bans, known ids) outlives a restart of this actor: it lives on the node
+        if not isinstance(getattr(node, "admission", None), Admission):
+            node.admission = Admission(self.rep)
+        self.adm: Admission[Conn] = node.admission
+        self.handshake_timeout = float(getattr(node, "handshake_timeout", HANDSHAKE_TIMEOUT))
         self.conns: set[Conn] = set()
         self.peers: dict[str, Conn] = {}
         self.static: set[str] = set(node.bootnodes)
         self.known: set[str] = set(node.bootnodes)
         self.backoff: dict[str, tuple[float, float]] = {}  # addr -> (next try, delay)
         self.dialing: set[str] = set()
-        self.banned_ids: dict[str, float] = {}  # node id -> until (same peer, new address)
         self.node_id = os.urandom(16)
         self.rng = node.rng
         self._server: asyncio.base_events.Server | None = None
@@ -58,9 +71,9 @@ class NetworkActor(Actor):
     async def on_start(self) -> None:
         s = self.node.store
         self._head = (s.head_height, s.head_hash)
-        self._server = await asyncio.start_server(
-            self._on_inbound, self.node.host, self.node.p2p_port_arg
-        )
+        # a restarted actor binds the port it had: peers know this node by it
+        port = self.node.p2p_port or self.node.p2p_port_arg
+        self._server = await asyncio.start_server(self._on_inbound, self.node.host, port)
         self.node.p2p_port = self._server.sockets[0].getsockname()[1]
         self._spawn(self._maintain())
 
@@ -108,15 +121,18 @@ class NetworkActor(Actor):
     # -- connections ----------------------------------------------------------------------
     async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         peer = writer.get_extra_info("peername") or ("?", 0)
-        sock = f"{peer[0]}:{peer[1]}"
-        if self.rep.is_banned(sock, time.time()) or len(self.conns) >= 4 * self.node.max_peers + 8:
+        ip = str(peer[0])
+        if self.adm.accept_reason(ip, time.time()) is not None:
             writer.close()
             return
-        conn = Conn(self._new_proto(), reader, writer, True, sock)
+        conn = Conn(self._new_proto(), reader, writer, True, f"{ip}:{peer[1]}")
+        for old in self.adm.open_pending(ip, conn):
+            old.proto.close("too many pending connections")
+            old.abort()
         await self._run(conn)
 
     async def _dial(self, addr: str) -> None:
-        if addr in self.dialing or self.rep.is_banned(addr, time.time()):
+        if addr in self.dialing or self.adm.dial_reason(addr, time.time()) is not None:
             return
         self.dialing.add(addr)
         try:
@@ -139,22 +155,28 @@ class NetworkActor(Actor):
     async def _run(self, conn: Conn) -> None:
         self.conns.add(conn)
         metrics = self.node.metrics
+        loop = asyncio.get_running_loop()
+        handshake_by = loop.time() + self.handshake_timeout
         try:
             await conn.flush(metrics)
-            while conn.proto.state.value != "closed":
-                limit = 60.0 if conn.id else HANDSHAKE_TIMEOUT
+            while conn.proto.state is not State.CLOSED:
+                limit = IDLE_TIMEOUT if conn.id else handshake_by - loop.time()
                 try:
+                    if limit <= 0:
+                        raise TimeoutError
                     data = await asyncio.wait_for(conn.reader.read(1 << 16), limit)
                 except TimeoutError:
-                    what = "idle" if conn.id else "no handshake"
-                    v = Violation(f"{what} for {limit:.0f} s", Penalty.TIMEOUT, True)
-                    await self._violation(conn, v)
+                    if conn.id:
+                        what = f"idle for {IDLE_TIMEOUT:.0f} s"
+                    else:
+                        what = f"no handshake within {self.handshake_timeout:g} s"
+                    await self._violation(conn, Violation(what, Penalty.TIMEOUT, True))
                     break
                 if not data:
                     break
                 metrics.bytes_in.inc(len(data))
                 for ev in conn.proto.receive_data(data):
-                    await self._on_event(conn, ev)
+                    await self._on_event_safely(conn, ev)
                 await conn.flush(metrics)
             await conn.flush(metrics)
         except (ConnectionError, OSError, asyncio.IncompleteReadError):
@@ -166,6 +188,7 @@ class NetworkActor(Actor):
         finally:
             conn.abort()
             self.conns.discard(conn)
+            self.adm.close_pending(conn)
             if conn.id and self.peers.get(conn.id) is conn:
                 del self.peers[conn.id]
                 self.node.metrics.peers.set(len(self.peers))
@@ -181,6 +204,18 @@ class NetworkActor(Actor):
                 else:
                     self._failed(conn.dialed_addr)
 
+    async def _on_event_safely(self, conn: Conn, ev) -> None:
+        """A failure handling one event must not skip the next: a Violation behind a Hello in
+        the same read is still applied (D4)."""
+        try:
+            await self._on_event(conn, ev)
+        except (ConnectionError, OSError):
+            raise
+        except Exception as e:
+            log.error("connection event error", extra={"peer": conn.key, "error": repr(e)})
+            if not isinstance(ev, Violation):
+                await self._violation(conn, Violation(f"unhandled: {e!r}", 0, True, ban=False))
+
     async def _on_event(self, conn: Conn, ev) -> None:
         if isinstance(ev, MessageReceived):
             await self._on_message(conn, ev.msg)
@@ -192,13 +227,16 @@ class NetworkActor(Actor):
             log.info("peer closed", extra={"peer": conn.key, "reason": ev.reason})
 
     async def _on_handshake(self, conn: Conn, hello: m.Hello) -> None:
-        host = conn.sock_addr.rsplit(":", 1)[0]
-        addr = f"{host}:{hello.listen_port}"
+        addr = f"{conn.ip}:{hello.listen_port}"
+        conn.node_id, conn.addr = hello.node_id, addr  # from here on, offences are the node's
+        if conn.proto.state is not State.READY:
+            return  # a fatal violation later in the same read closed it; it is penalised next
+        self.adm.close_pending(conn)
         nid = hello.node_id.hex()
         now = time.time()
-        reason = None
-        if self.rep.is_banned(addr, now) or self.banned_ids.get(nid, 0.0) > now:
-            reason = "banned"
+        reason = self.adm.admit_reason(conn.ip, hello.node_id, now)
+        if reason:
+            pass
         elif nid in self.peers:
             reason = "duplicate connection"
         elif len(self.peers) >= self.node.max_peers and "ignore-max-peers" not in self.node.bugs:
@@ -207,7 +245,8 @@ class NetworkActor(Actor):
             conn.proto.close(reason)
             log.info("peer refused", extra={"peer": addr, "reason": reason})
             return
-        conn.id, conn.addr, conn.head = nid, addr, hello.head_height
+        self.adm.welcome(conn.ip, hello.node_id)
+        conn.id, conn.head = nid, hello.head_height
         conn.last_pong = time.monotonic()
         self.peers[nid] = conn
         self.node.metrics.peers.set(len(self.peers))
@@ -221,19 +260,19 @@ class NetworkActor(Actor):
     async def _violation(self, conn: Conn, v: Violation) -> None:
         key = conn.key
         now = time.time()
-        ban = self.rep.penalise(key, v.penalty, v.reason, now) if v.ban and v.penalty else None
+        ban = None
+        if v.ban and v.penalty:
+            ban = self.adm.penalise(conn.ip, conn.node_id, conn.addr, v.penalty, v.reason, now)
         log.warning(
             "peer penalised",
             extra={
                 "peer": key,
                 "reason": v.reason,
                 "penalty": v.penalty,
-                "score": self.rep.score(key),
+                "score": self.adm.score(conn.node_id, conn.ip),
             },
         )
         if ban is not None:
-            if conn.id:
-                self.banned_ids[conn.id] = ban.until
             self.node.metrics.bans.inc()
             log.warning("peer banned", extra={"peer": key, "reason": v.reason, "until": ban.until})
         if v.fatal or ban is not None:
@@ -396,7 +435,7 @@ class NetworkActor(Actor):
                 "addr": c.addr,
                 "inbound": c.inbound,
                 "head": c.head,
-                "score": self.rep.score(c.key),
+                "score": self.adm.score(c.node_id, c.ip),
             }
             for c in self.peers.values()
         ]

@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from alys_node.p2p.admission import ip_of
 from alys_node.p2p.protocol import PeerProtocol
 
 
@@ -17,8 +18,9 @@ class Conn:
     inbound: bool
     sock_addr: str
     dialed_addr: str | None = None
-    id: str = ""  # remote node id (hex) after the handshake
+    id: str = ""  # remote node id (hex) once admitted as a peer
     addr: str = ""  # advertised host:listen_port after the handshake
+    node_id: bytes | None = None  # from a valid Hello, admitted or not: who to blame
     head: int = 0
     last_pong: float = 0.0
     opened: float = field(default_factory=time.monotonic)
@@ -28,6 +30,10 @@ class Conn:
     def key(self) -> str:
         """Reputation/ban key: the advertised address when known, else the socket address."""
         return self.addr or self.sock_addr
+
+    @property
+    def ip(self) -> str:
+        return ip_of(self.sock_addr)
 
     @property
     def ready(self) -> bool:

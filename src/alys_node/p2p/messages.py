@@ -2,6 +2,12 @@
 
 Every payload decoder checks lengths and counts against hard limits and rejects trailing bytes,
 so a malformed message is always a :class:`DecodeError`, never a partial object.
+
+Rules for integers: a field is checked against the range its *meaning* allows, not only its wire
+width. A height travels as a u64 but must be at most ``MAX_HEIGHT``: the store keys blocks by a
+signed 64-bit SQLite INTEGER and reads ``[start, start + count)``, so anything larger could only
+fail deep inside storage (issue #14, D1). Opaque values (request ids, ping nonces) may take their
+whole width.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from alys_node.chain.codec import DecodeError, Reader, Writer
 PROTOCOL_VERSION = 1
 MAX_RANGE = 512  # blocks/headers per request
 MAX_PEERS_LIST = 64
+MAX_HEIGHT = (1 << 63) - 1 - MAX_RANGE  # a whole range above it still fits a signed int64
 
 
 @dataclass(frozen=True)
@@ -146,16 +153,23 @@ def encode_payload(msg: Message, max_block: int) -> bytes:
     return w.getvalue()
 
 
+def _height(r: Reader) -> int:
+    h = r.u64()
+    if h > MAX_HEIGHT:
+        raise DecodeError(f"height {h} exceeds the maximum height {MAX_HEIGHT}")
+    return h
+
+
 def decode_payload(data: bytes, max_block: int) -> Message:
     r = Reader(data)
     t = r.u8()
     msg: Message
     if t == 1:
-        msg = Hello(r.u16(), r.text(64), r.fixed(32), r.u64(), r.fixed(32), r.u16(), r.fixed(16))
+        msg = Hello(r.u16(), r.text(64), r.fixed(32), _height(r), r.fixed(32), r.u16(), r.fixed(16))
     elif t == 2:
-        msg = Status(r.u64(), r.fixed(32))
+        msg = Status(_height(r), r.fixed(32))
     elif t in (3, 5):
-        req, start, count = r.u32(), r.u64(), r.u32()
+        req, start, count = r.u32(), _height(r), r.u32()
         if count == 0 or count > MAX_RANGE:
             raise DecodeError(f"range count {count} outside 1..{MAX_RANGE}")
         msg = GetHeaders(req, start, count) if t == 3 else GetBlocks(req, start, count)

@@ -16,6 +16,9 @@ from alys_node.p2p import messages as m
 from alys_node.p2p.frames import FrameDecoder, FrameTooLarge, encode_frame
 
 
+HANDSHAKE_FRAME = 64 << 10  # largest frame accepted before the handshake (a Hello is ~150 B)
+
+
 class State(str, Enum):
     HANDSHAKE = "handshake"
     READY = "ready"
@@ -65,13 +68,20 @@ Event = HandshakeComplete | MessageReceived | Violation | PeerClosed
 
 class PeerProtocol:
     def __init__(
-        self, local: m.Hello, *, max_frame: int = 8 << 20, max_block: int = 1 << 20
+        self,
+        local: m.Hello,
+        *,
+        max_frame: int = 8 << 20,
+        max_block: int = 1 << 20,
+        handshake_frame: int = HANDSHAKE_FRAME,
     ) -> None:
         self.local = local
         self.max_block = max_block
+        self.max_frame = max_frame
         self.state = State.HANDSHAKE
         self.remote: m.Hello | None = None
-        self._decoder = FrameDecoder(max_frame)
+        # until the peer has proven it speaks our chain, it may only make us buffer a Hello
+        self._decoder = FrameDecoder(min(max_frame, handshake_frame))
         self._out: list[bytes] = []
         self._pending: dict[int, type] = {}  # req_id -> expected response type
         self._next_req = 1
@@ -125,22 +135,20 @@ class PeerProtocol:
         if self.state is State.CLOSED:
             return []
         self.bytes_in += len(data)
-        try:
-            payloads = self._decoder.feed(data)
-        except FrameTooLarge as e:
-            return [self._fatal(f"oversized frame: {e}", Penalty.OVERSIZED)]
-        except DecodeError as e:
-            return [self._fatal(f"malformed frame: {e}", Penalty.MALFORMED)]
         events: list[Event] = []
-        for p in payloads:
-            try:
-                msg = m.decode_payload(p, self.max_block)
-            except DecodeError as e:
-                events.append(self._fatal(f"malformed message: {e}", Penalty.MALFORMED))
-                return events
-            events.extend(self._on_message(msg))
-            if self.state is State.CLOSED:
-                break
+        try:
+            self._decoder.push(data)
+            while self.state is not State.CLOSED and (p := self._decoder.pop()) is not None:
+                try:
+                    msg = m.decode_payload(p, self.max_block)
+                except DecodeError as e:
+                    events.append(self._fatal(f"malformed message: {e}", Penalty.MALFORMED))
+                    break
+                events.extend(self._on_message(msg))
+        except FrameTooLarge as e:
+            events.append(self._fatal(f"oversized frame: {e}", Penalty.OVERSIZED))
+        except DecodeError as e:
+            events.append(self._fatal(f"malformed frame: {e}", Penalty.MALFORMED))
         return events
 
     def _fatal(self, reason: str, penalty: int, ban: bool = True) -> Violation:
@@ -185,4 +193,5 @@ class PeerProtocol:
             return self._fatal("connected to self", 0, ban=False)
         self.remote = h
         self.state = State.READY
+        self._decoder.max_frame = self.max_frame
         return HandshakeComplete(h)

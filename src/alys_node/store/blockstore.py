@@ -5,10 +5,21 @@ point leaves either the whole batch or none of it. The node acknowledges (RPC re
 progress, gossip) only after ``append`` returns. Each row stores a cumulative digest; every
 ``checkpoint_interval`` blocks the digest is copied into the checkpoints table, and ``open``
 recomputes hashes, links and digests so an edited store is refused instead of served.
+
+Rules for failure (issue #14, D8):
+- A write that fails leaves no trace: the transaction is rolled back whatever state SQLite left
+  it in (SQLite may already have rolled back itself on SQLITE_FULL), the in-memory head is only
+  moved after COMMIT returned, and the next write starts a fresh transaction. So a block whose
+  append raised is never part of the chain, now or after a restart.
+- The error names its real cause: ``StoreFull`` says "disk full: N bytes free in DATADIR".
+- Reads never depend on a write having succeeded, and nothing is latched: when space returns,
+  the next append simply works.
+- A height outside what SQLite can key (0..2^63-1) is simply not stored: reads answer nothing.
 """
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -31,8 +42,19 @@ CREATE TABLE IF NOT EXISTS checkpoints (height INTEGER PRIMARY KEY, hash BLOB NO
 """
 
 
+INT64_MAX = (1 << 63) - 1
+
+
 class StoreError(RuntimeError):
     """The store cannot be used (wrong chain, corrupt or tampered); the node refuses to start."""
+
+
+class StoreWriteError(RuntimeError):
+    """One write failed and was rolled back; the store stays usable (reads, later writes)."""
+
+
+class StoreFull(StoreWriteError):
+    """The write failed for lack of disk space."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +93,6 @@ class BlockStore:
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open store {self.path}: {e}") from None
-        self._open_txn = False
         self.genesis = spec.genesis()
         try:
             self._init_meta()
@@ -148,10 +169,9 @@ class BlockStore:
         if blocks[0].height != base_h + 1 or blocks[0].header.parent_hash != base_hash:
             raise StoreError(f"write of {blocks[0].height} does not extend block {base_h}")
         ts = time.time() if received_at is None else received_at
-        if not self._open_txn:
-            self.db.execute("BEGIN IMMEDIATE")
-            self._open_txn = True
         try:
+            if not self.db.in_transaction:  # the no-durability bug leaves one open on purpose
+                self.db.execute("BEGIN IMMEDIATE")
             if truncate is not None:
                 self.db.execute("DELETE FROM blocks WHERE height > ?", (truncate,))
                 self.db.execute("DELETE FROM checkpoints WHERE height > ?", (truncate,))
@@ -160,20 +180,58 @@ class BlockStore:
                 self._insert(b, digest, ts)
             if self.durable:
                 self.db.execute("COMMIT")
-                self._open_txn = False
+        except sqlite3.Error as e:
+            self._rollback()
+            raise self._write_error(e, blocks) from e
         except BaseException:
-            if self._open_txn:
-                self.db.execute("ROLLBACK")
-                self._open_txn = False
+            self._rollback()
             raise
         last = blocks[-1]
         self.head_height, self.head_hash, self.head_header = last.height, last.hash, last.header
         self.head_digest = digest
 
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already done so itself."""
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:  # rolled back meanwhile (SQLITE_FULL can do that)
+                pass
+
+    def free_bytes(self) -> int:
+        try:
+            return shutil.disk_usage(self.path.parent).free
+        except OSError:
+            return -1
+
+    def _write_error(self, e: sqlite3.Error, blocks: Sequence[Block]) -> StoreWriteError:
+        what = f"blocks {blocks[0].height}..{blocks[-1].height} not stored"
+        code = getattr(e, "sqlite_errorcode", None)
+        full = code == sqlite3.SQLITE_FULL or "disk is full" in str(e)
+        if not full and code is not None and code & 0xFF == sqlite3.SQLITE_IOERR:
+            full = 0 <= self.free_bytes() < (1 << 20)  # ENOSPC seen as an I/O error
+        if full:
+            return StoreFull(
+                f"disk full: {self.free_bytes()} bytes free in {self.path.parent} ({what})"
+            )
+        return StoreWriteError(f"store write failed: {e} ({what})")
+
+    @staticmethod
+    def _height_ok(h: int) -> bool:
+        return 0 <= h <= INT64_MAX
+
+    def _span(self, start: int, count: int) -> tuple[int, int] | None:
+        """[start, end) clipped to what SQLite can key, or None if nothing can be there."""
+        if not self._height_ok(start) or count <= 0:
+            return None
+        return start, min(start + count, INT64_MAX)
+
     def _row_to_block(self, row: tuple) -> Block:
         return Block(Header.decode(row[0]), _dec_txs(row[2]), row[1])
 
     def get_by_height(self, height: int) -> tuple[Block, float] | None:
+        if not self._height_ok(height):
+            return None
         row = self.db.execute(
             "SELECT header, sig, txs, received_at FROM blocks WHERE height=?", (height,)
         ).fetchone()
@@ -193,9 +251,12 @@ class BlockStore:
         straight from rows avoids decoding and re-encoding on the serving side."""
         out: list[bytes] = []
         total = 0
+        span = self._span(start, count)
+        if span is None:
+            return out
         for header, sig, txs in self.db.execute(
             "SELECT header, sig, txs FROM blocks WHERE height>=? AND height<? ORDER BY height",
-            (start, start + count),
+            span,
         ):
             enc = header + sig + txs
             if out and total + len(enc) > max_bytes:
@@ -205,11 +266,13 @@ class BlockStore:
         return out
 
     def headers(self, start: int, count: int) -> list[bytes]:
+        span = self._span(start, count)
+        if span is None:
+            return []
         return [
             r[0]
             for r in self.db.execute(
-                "SELECT header FROM blocks WHERE height>=? AND height<? ORDER BY height",
-                (start, start + count),
+                "SELECT header FROM blocks WHERE height>=? AND height<? ORDER BY height", span
             )
         ]
 
@@ -288,9 +351,8 @@ class BlockStore:
 
     def close(self) -> None:
         try:
-            if self._open_txn:
+            if self.db.in_transaction:
                 self.db.execute("COMMIT")
-                self._open_txn = False
             self.db.close()
         except sqlite3.Error:
             pass
