@@ -79,10 +79,16 @@ CASES = [
         "alys_test_framework.harness._layer_probe",
     ),
     (
-        "oracles never depend on a system under test",
+        "oracles and checkers never depend on a system under test",
         "alys_test_framework/oracles/_layer_probe.py",
         "import alys_actors  # noqa",
         "alys_test_framework.oracles._layer_probe",
+    ),
+    (
+        "oracles and checkers never depend on a system under test",
+        "alys_test_framework/checkers/_layer_probe.py",
+        "import alys_test_framework.targets  # noqa",
+        "alys_test_framework.checkers._layer_probe",
     ),
     (
         "framework layers",
