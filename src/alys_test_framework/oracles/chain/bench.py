@@ -14,7 +14,7 @@ import json
 import sys
 import time
 
-import pyblst  # type: ignore[import-untyped]
+import pyblst
 
 from . import signatures as sigmod
 from .encoding import OBlock

@@ -46,6 +46,7 @@ RULES: dict[str, str] = {
     "S2": "failed range re-requested from another peer",
     "S3": "fork probe finds the common ancestor",
     "S4": "sync reaches the best honest head",
+    "S5": "live nodes converge on one head after a heal",
     "G1": "gossip fan-out of at most 8, never back to the sender",
     "G2": "each block forwarded once",
     "G3": "gap blocks trigger sync, old blocks ignored",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-import pyblst  # type: ignore[import-untyped]
+import pyblst
 
 DST = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
 _G1_GEN = bytes.fromhex(
