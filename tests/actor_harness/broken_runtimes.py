@@ -1,19 +1,22 @@
 """Deliberately broken actor runtimes: each breaks exactly one property the harness must catch.
 
-Every one is the real ``alys_actors`` runtime with one pluggable part swapped through the
-harness's narrow target interface (``RealActorRuntime``): a mailbox subclass, a registry
-subclass, a router subclass, or a supervisor spawned with a different policy.
+Every one is the real ``alys_actors`` runtime behind the runtime protocol with one native part
+swapped through the adapter's override points (``AlysActorsRuntime``): a mailbox subclass, a
+registry subclass, a router subclass, or a supervisor spawned with a different policy. The
+harness sees each only through the protocol, as it sees any runtime.
 """
 
 from __future__ import annotations
 
+import queue
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import alys_actors as aa
 from alys_actors.mailbox import ACCEPTED, EMPTY
-from alys_test_framework.targets.actor_runtime import RealActorRuntime
+from alys_test_framework.targets.actor_runtime.alys_runtime import AlysActorsRuntime
+from alys_test_framework.targets.actor_runtime.pykka_runtime import PykkaHost, PykkaRuntime
 
 
 # -- mailboxes ------------------------------------------------------------------------------
@@ -89,7 +92,7 @@ class FirstWorkerRouter(aa.Router):
 
 
 # -- targets ------------------------------------------------------------------------------------
-class _MailboxTarget(RealActorRuntime):
+class _MailboxTarget(AlysActorsRuntime):
     mailbox_cls: type[aa.Mailbox] = aa.Mailbox
 
     def mailbox_factory(self) -> Callable[[aa.MailboxConfig], aa.Mailbox]:
@@ -116,74 +119,88 @@ class UnboundedMailboxRuntime(_MailboxTarget):
     mailbox_cls = UnboundedMailbox
 
 
-class NoBackoffRuntime(RealActorRuntime):
+class NoBackoffRuntime(AlysActorsRuntime):
     """Supervisors restart at once: an exponential backoff policy is replaced by always()."""
 
     name = "broken:supervisor-ignores-backoff"
 
-    async def spawn_supervisor(
+    async def native_spawn_supervisor(
         self, system: aa.ActorSystem, children: list[aa.ChildSpec], **kw: Any
-    ) -> Any:
+    ) -> aa.SupervisorRef:
         policy = kw.get("policy")
         if policy is not None and policy.kind == "exponential_backoff":
             kw["policy"] = aa.RestartPolicy.always()
         return await system.spawn_supervisor(children, **kw)
 
 
-class OneForOneOnlyRuntime(RealActorRuntime):
+class OneForOneOnlyRuntime(AlysActorsRuntime):
     """Supervisors ignore the requested strategy and always isolate (one_for_one)."""
 
     name = "broken:supervisor-strategy-ignored"
 
-    async def spawn_supervisor(
+    async def native_spawn_supervisor(
         self, system: aa.ActorSystem, children: list[aa.ChildSpec], **kw: Any
-    ) -> Any:
+    ) -> aa.SupervisorRef:
         kw["strategy"] = aa.Strategy.ONE_FOR_ONE
         return await system.spawn_supervisor(children, **kw)
 
 
-class NeverRestartRuntime(RealActorRuntime):
+class NeverRestartRuntime(AlysActorsRuntime):
     """Every supervisor it builds uses RestartPolicy.never(), whatever was asked for."""
 
     name = "broken:supervisor-never-restarts"
 
-    async def spawn_supervisor(
+    async def native_spawn_supervisor(
         self, system: aa.ActorSystem, children: list[aa.ChildSpec], **kw: Any
-    ) -> Any:
+    ) -> aa.SupervisorRef:
         kw["policy"] = aa.RestartPolicy.never()
         return await system.spawn_supervisor(children, **kw)
 
 
-class UnlimitedRestartRuntime(RealActorRuntime):
+class UnlimitedRestartRuntime(AlysActorsRuntime):
     """Every supervisor it builds restarts without an intensity limit."""
 
     name = "broken:supervisor-restarts-forever"
 
-    async def spawn_supervisor(
+    async def native_spawn_supervisor(
         self, system: aa.ActorSystem, children: list[aa.ChildSpec], **kw: Any
-    ) -> Any:
+    ) -> aa.SupervisorRef:
         kw["max_restarts"] = 10**9
         return await system.spawn_supervisor(children, **kw)
 
 
-class FirstWorkerRouterRuntime(RealActorRuntime):
+class FirstWorkerRouterRuntime(AlysActorsRuntime):
     name = "broken:router-always-first"
 
-    def make_router(
-        self, refs: Sequence[aa.ActorRef], strategy: Any, rng: random.Random | None = None
+    def native_router(
+        self, refs: list[aa.ActorRef], strategy: Any, rng: random.Random | None
     ) -> aa.Router:
-        return FirstWorkerRouter(list(refs), strategy, rng=rng)
+        return FirstWorkerRouter(refs, strategy, rng=rng)
 
 
-class StickyRegistryRuntime(RealActorRuntime):
+class StickyRegistryRuntime(AlysActorsRuntime):
     name = "broken:registry-never-deregisters"
 
     def make_registry(self) -> aa.Registry:
         return StickyRegistry()
 
 
+# -- Pykka ---------------------------------------------------------------------------------------
+class LifoInboxHost(PykkaHost):
+    """Pykka's own extension point for the inbox, filled with a LIFO queue: newest mail first."""
+
+    @staticmethod
+    def _create_actor_inbox() -> Any:
+        return queue.LifoQueue()
+
+
+class LifoInboxPykkaRuntime(PykkaRuntime):
+    name = "broken:pykka-lifo-inbox"
+    host = LifoInboxHost
+
+
 #: broken target -> (methods that must FAIL, words the failure message must contain)
-EXPECTED: dict[type[RealActorRuntime], dict[str, str]] = {
+EXPECTED: dict[type, dict[str, str]] = {
     ReorderingRuntime: {
         "test_fifo_message_ordering": "FIFO ordering",
         "test_concurrent_ordering_verification": "per-sender FIFO ordering",
@@ -228,5 +245,9 @@ EXPECTED: dict[type[RealActorRuntime], dict[str, str]] = {
         "test_actor_state_transitions": "registry empty after shutdown",
         "test_actor_discovery_communication": "deregistration on stop",
         "test_actor_creation_lifecycle": "resources released",
+    },
+    LifoInboxPykkaRuntime: {
+        "test_fifo_message_ordering": "FIFO ordering",
+        "test_concurrent_ordering_verification": "per-sender FIFO ordering",
     },
 }

@@ -1,7 +1,8 @@
-"""Hypothesis properties of the real runtime, measured through the harness's MessageTracker.
+"""Hypothesis properties of the runtimes, measured through the harness's MessageTracker.
 
-Ordering, priority order and exact drop counts, over generated send plans. The actor is
-parked on a gate while the plan is sent, so the mailbox holds the whole plan at once.
+Ordering, priority order and exact drop counts, over generated send plans, on alys_actors;
+arrival order also on Pykka. The actor is parked on a gate while the plan is sent, so the
+mailbox holds the whole plan at once. Runtimes are reached through the runtime protocol.
 """
 
 from __future__ import annotations
@@ -9,14 +10,21 @@ from __future__ import annotations
 import asyncio
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import alys_actors as aa
-from alys_test_framework.harness.actor_parts.actors import Block, Gate, Worker
-from alys_test_framework.harness.actor_parts.session import ActorSession
-from alys_test_framework.harness.actor_parts.tracker import MessageTracker, Probe
-from alys_test_framework.targets.actor_runtime import RealActorRuntime
+from alys_test_framework.harness.actor.kit.behaviours import Block, Gate, Worker
+from alys_test_framework.harness.actor.kit.session import ActorSession
+from alys_test_framework.harness.actor.kit.tracker import MessageTracker, Probe
+from alys_test_framework.targets.actor_runtime import (
+    ActorRuntime,
+    MailboxFull,
+    MailboxSpec,
+    Overflow,
+    Priority,
+    runtime_named,
+)
 
 # Derandomized so the suite replays; ACTOR_PROP_EXAMPLES=600 explores further (random search).
 _EXAMPLES = int(os.environ.get("ACTOR_PROP_EXAMPLES", "40"))
@@ -26,12 +34,13 @@ SETTINGS = settings(
     derandomize="ACTOR_PROP_EXAMPLES" not in os.environ,
     suppress_health_check=[HealthCheck.too_slow],
 )
-PRIO = st.sampled_from(list(aa.Priority))
+PRIO = st.sampled_from(list(Priority))
 
 
-async def _held_run(mailbox: aa.MailboxConfig, sends, seed: int = 1):
+async def _held_run(mailbox: MailboxSpec | None, sends, runtime: str = "alys_actors"):
     """Park a fresh actor, apply ``sends(ref)`` (returns per-send results), release, drain."""
-    async with ActorSession(RealActorRuntime(), seed) as s:
+    rt: ActorRuntime = runtime_named(runtime)
+    async with ActorSession(rt, 1) as s:
         ref = await s.system.spawn(Worker, name="rx", mailbox=mailbox)
         gate = Gate()
         await ref.tell(Block(gate))
@@ -42,9 +51,12 @@ async def _held_run(mailbox: aa.MailboxConfig, sends, seed: int = 1):
         return s, ref, results
 
 
+@pytest.mark.parametrize("runtime", ["alys_actors", "pykka"])
 @SETTINGS
 @given(plan=st.lists(st.integers(0, 4), min_size=1, max_size=200))
-def test_interleaved_senders_keep_per_sender_and_arrival_order(plan: list[int]) -> None:
+def test_interleaved_senders_keep_per_sender_and_arrival_order(
+    runtime: str, plan: list[int]
+) -> None:
     seqs: dict[int, int] = {}
     keys = []
     for sender in plan:
@@ -55,7 +67,8 @@ def test_interleaved_senders_keep_per_sender_and_arrival_order(plan: list[int]) 
         for sender, seq in keys:
             ref.tell_nowait(Probe(sender, seq))
 
-    s, ref, _ = asyncio.run(_held_run(aa.MailboxConfig(len(keys) + 1), send))
+    mailbox = MailboxSpec(len(keys) + 1) if runtime == "alys_actors" else None
+    s, ref, _ = asyncio.run(_held_run(mailbox, send, runtime))
     s.tracker.set_expected_ordering(ref, keys)
     assert s.tracker.verify_ordering(ref).ok
     assert s.tracker.per_sender_violations() == []
@@ -63,14 +76,14 @@ def test_interleaved_senders_keep_per_sender_and_arrival_order(plan: list[int]) 
 
 @SETTINGS
 @given(prios=st.lists(PRIO, min_size=1, max_size=200))
-def test_priority_order_is_a_stable_sort_of_arrival(prios: list[aa.Priority]) -> None:
+def test_priority_order_is_a_stable_sort_of_arrival(prios: list[Priority]) -> None:
     keys = [("p", i) for i in range(len(prios))]
 
     def send(ref):
         for key, p in zip(keys, prios, strict=True):
             ref.tell_nowait(Probe(*key), priority=p)
 
-    s, ref, _ = asyncio.run(_held_run(aa.MailboxConfig(len(keys) + 1), send))
+    s, ref, _ = asyncio.run(_held_run(MailboxSpec(len(keys) + 1), send))
     expected = [k for _, k in sorted(zip(prios, keys, strict=True), key=lambda pk: pk[0])]
     s.tracker.set_expected_ordering(ref, expected)
     check = s.tracker.verify_ordering(ref)
@@ -83,10 +96,10 @@ def test_priority_order_is_a_stable_sort_of_arrival(prios: list[aa.Priority]) ->
     prios=st.lists(PRIO, min_size=0, max_size=60),
     policy=st.sampled_from(
         [
-            aa.OverflowPolicy.DROP_NEWEST,
-            aa.OverflowPolicy.DROP_OLDEST,
-            aa.OverflowPolicy.DROP_LOWEST_PRIORITY,
-            aa.OverflowPolicy.REJECT,
+            Overflow.DROP_NEWEST,
+            Overflow.DROP_OLDEST,
+            Overflow.DROP_LOWEST_PRIORITY,
+            Overflow.REJECT,
         ]
     ),
 )
@@ -98,39 +111,39 @@ def test_drop_counts_are_exact_and_conserve_messages(capacity, prios, policy) ->
         for i, p in enumerate(prios):
             try:
                 out.append(ref.tell_nowait(Probe("d", i), priority=p))
-            except aa.MailboxFull:
+            except MailboxFull:
                 out.append(False)
         return out
 
-    s, ref, accepted = asyncio.run(_held_run(aa.MailboxConfig(capacity, policy), send))
+    s, ref, accepted = asyncio.run(_held_run(MailboxSpec(capacity, policy), send))
     kept = [k[1] for k in s.tracker.keys(ref, "processed")]
     dead = [k[1] for k in s.dead_keys()]
     assert len(kept) == min(n, capacity)
     assert len(dead) == max(0, n - capacity)
     assert sorted(kept + dead) == list(range(n))
-    assert ref.stats.dropped == len(dead)
-    if policy in (aa.OverflowPolicy.DROP_NEWEST, aa.OverflowPolicy.REJECT):
+    assert ref.stats is not None and ref.stats.dropped == len(dead)
+    if policy in (Overflow.DROP_NEWEST, Overflow.REJECT):
         assert sorted(kept) == list(range(min(n, capacity)))
         assert accepted.count(False) == len(dead)
-    if policy is aa.OverflowPolicy.DROP_LOWEST_PRIORITY and dead:
+    if policy is Overflow.DROP_LOWEST_PRIORITY and dead:
         assert max(prios[i] for i in kept) <= min(prios[i] for i in dead)
-    if policy is aa.OverflowPolicy.DROP_LOWEST_PRIORITY:
-        assert {i for i, p in enumerate(prios) if p is aa.Priority.CRITICAL} <= set(kept) or (
-            prios.count(aa.Priority.CRITICAL) > capacity
+    if policy is Overflow.DROP_LOWEST_PRIORITY:
+        assert {i for i, p in enumerate(prios) if p is Priority.CRITICAL} <= set(kept) or (
+            prios.count(Priority.CRITICAL) > capacity
         )
-    if policy is aa.OverflowPolicy.DROP_OLDEST:
-        for lvl in aa.Priority:  # within a level, the survivors are the newest
+    if policy is Overflow.DROP_OLDEST:
+        for lvl in Priority:  # within a level, the survivors are the newest
             lvl_kept = [i for i in kept if prios[i] == lvl]
             assert not lvl_kept or all(d < min(lvl_kept) for d in dead if prios[d] == lvl)
 
 
 def test_drop_oldest_never_evicts_critical_for_a_less_urgent_message() -> None:
-    prios = [aa.Priority.CRITICAL, aa.Priority.HIGH]
+    prios = [Priority.CRITICAL, Priority.HIGH]
 
     def send(ref):
         return [ref.tell_nowait(Probe("d", i), priority=p) for i, p in enumerate(prios)]
 
-    s, ref, _ = asyncio.run(_held_run(aa.MailboxConfig(1, aa.OverflowPolicy.DROP_OLDEST), send))
+    s, ref, _ = asyncio.run(_held_run(MailboxSpec(1, Overflow.DROP_OLDEST), send))
     assert [k[1] for k in s.tracker.keys(ref, "processed")] == [0]
 
 

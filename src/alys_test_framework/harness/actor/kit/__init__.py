@@ -1,4 +1,4 @@
-"""Parts of the actor harness: tracker, monitor, test actors, sessions and the test groups."""
+"""Kit of the actor harness: tracker, monitor, test behaviours, sessions, shared plumbing."""
 
 from .monitor import LifecycleMonitor, Transition
 from .tracker import MessageTracker, OrderingCheck, Probe, Tracked

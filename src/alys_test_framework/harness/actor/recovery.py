@@ -8,14 +8,15 @@ report to the next RUNNING report and compared with the policy's formula, not th
 from __future__ import annotations
 
 import time
+from functools import partial
+from typing import ClassVar
 
-import alys_actors as aa
-
+from ...targets.actor_runtime import ActorHandle, AskTimeout, ChildSpec, RestartSpec, Strategy
 from ..base import Outcome, harness_test
-from .actors import Block, Crash, Gate, GetCount, InjectedFailure, Instances, Poison
-from .common import ActorHarnessBase, try_ask, try_tell
-from .session import ActorSession
-from .tracker import Probe
+from .kit.behaviours import Block, Crash, Gate, GetCount, InjectedFailure, Instances, Poison
+from .kit.harness import ActorHarnessBase, try_ask, try_tell
+from .kit.session import ActorSession
+from .kit.tracker import Probe
 
 JITTER = 0.1
 SLACK_S = 0.1  # scheduling slack on a loaded machine, on top of the jitter band
@@ -23,7 +24,9 @@ SLACK_REL = 0.5
 
 
 class RecoveryTests(ActorHarnessBase):
-    async def _crash_and_wait(self, s: ActorSession, ref: aa.ActorRef, times: int) -> bool:
+    categories: ClassVar[tuple[str, ...]] = ("recovery",)
+
+    async def _crash_and_wait(self, s: ActorSession, ref: ActorHandle, times: int) -> bool:
         """Crash ``ref`` ``times`` times, each time waiting for the restart to be reported."""
         base = s.monitor.count(ref, "RUNNING")
         for i in range(times):
@@ -35,29 +38,28 @@ class RecoveryTests(ActorHarnessBase):
 
     @harness_test("recovery")
     async def test_panic_injection_recovery(self, out: Outcome) -> None:
+        self.needs(out, "supervision")
         inst = Instances()
         m = 20
         t_ask = min(0.2, self.timeout_s / 4)
         async with self.session("panic") as s:
-            specs = [aa.ChildSpec(n, inst.factory(n)) for n in ("exc", "hang", "poison")]
-            sup = await self.target.spawn_supervisor(
-                s.system, specs, name="panic", **self.supervisor_kwargs()
-            )
+            specs = [ChildSpec(n, inst.factory(n)) for n in ("exc", "hang", "poison")]
+            sup = await s.system.spawn_supervisor(specs, name="panic", **self.supervisor_kwargs())
             exc, hang, poison = (sup.child(n) for n in ("exc", "hang", "poison"))
             # 1. exception in a handler
             await exc.tell(Crash("panic"))
             exc_ok = await s.monitor.wait_for_state(exc, "RUNNING", self.timeout_s, 2)
             exc_reply = await try_ask(exc, Probe("exc", 0, 1), self.timeout_s)
             seen = [
-                e for r, e, _ in s.failures if r.id == exc.id and isinstance(e, InjectedFailure)
+                f for f in s.failures if f.ref.id == exc.id and isinstance(f.error, InjectedFailure)
             ]
             # 2. a handler that hangs past the ask timeout
             gate = Gate()
             t0 = time.perf_counter()
             try:
-                await hang.ask(Block(gate), timeout=t_ask)
+                await hang.ask(Block(gate), timeout_s=t_ask)
                 hang_timeout = False
-            except aa.AskTimeout:
+            except AskTimeout:
                 hang_timeout = True
             waited = time.perf_counter() - t0
             for i in range(m):
@@ -81,9 +83,9 @@ class RecoveryTests(ActorHarnessBase):
                 self.timeout_s,
                 idle_refs=[poison],
             )
-            poison_failures = sum(1 for r, _, _ in s.failures if r.id == poison.id)
+            poison_failures = sum(1 for f in s.failures if f.ref.id == poison.id)
             out.record(
-                exception_restarts=exc.stats.restarts,
+                exception_restarts=exc.stats.restarts if exc.stats is not None else None,
                 ask_timeout_s=t_ask,
                 hang_detected_after_s=round(waited, 4),
                 poison_failures=poison_failures,
@@ -116,15 +118,15 @@ class RecoveryTests(ActorHarnessBase):
 
     @harness_test("recovery")
     async def test_supervisor_restart_validation(self, out: Outcome) -> None:
+        self.needs(out, "supervision", "restart:exponential_backoff")
         r = max(1, self.acfg.max_retries)
         base = self.acfg.backoff_base_ms / 1000.0
         cap = max(base, self.acfg.backoff_cap_ms / 1000.0)
         inst = Instances()
         async with self.session("restart-policies") as s:
             # always, then one failure beyond the intensity limit
-            sup = await self.target.spawn_supervisor(
-                s.system,
-                [aa.ChildSpec("always", inst.factory("always"))],
+            sup = await s.system.spawn_supervisor(
+                [ChildSpec("always", inst.factory("always"))],
                 name="sup-always",
                 **self.supervisor_kwargs(),
             )
@@ -148,27 +150,23 @@ class RecoveryTests(ActorHarnessBase):
             )
             escalated = s.monitor.current_state(child) == "STOPPED"
             sup_down = s.monitor.current_state(sup) == "STOPPED"
-            esc_seen = any(
-                isinstance(e, aa.ActorError) and r_.id == sup.id for r_, e, _ in s.failures
-            )
+            esc_seen = any(f.escalated and f.ref.id == sup.id for f in s.failures)
             # never
-            nsup = await self.target.spawn_supervisor(
-                s.system,
-                [aa.ChildSpec("never", inst.factory("never"))],
+            nsup = await s.system.spawn_supervisor(
+                [ChildSpec("never", inst.factory("never"))],
                 name="sup-never",
-                **self.supervisor_kwargs(policy=aa.RestartPolicy.never()),
+                **self.supervisor_kwargs(restart=RestartSpec.never()),
             )
             never = nsup.child("never")
             await try_tell(never, Crash("never"))
             never_stopped = await s.monitor.wait_for_state(never, "STOPPED", self.timeout_s)
             # exponential backoff
-            policy = aa.RestartPolicy.exponential_backoff(base, cap, JITTER)
-            bsup = await self.target.spawn_supervisor(
-                s.system,
-                [aa.ChildSpec("backoff", inst.factory("backoff"))],
+            policy = RestartSpec.exponential_backoff(base, cap, JITTER)
+            bsup = await s.system.spawn_supervisor(
+                [ChildSpec("backoff", inst.factory("backoff"))],
                 name="sup-backoff",
                 **self.supervisor_kwargs(
-                    policy=policy, within_s=max(self.acfg.restart_window_s, 4 * cap * r)
+                    restart=policy, within_s=max(self.acfg.restart_window_s, 4 * cap * r)
                 ),
             )
             bchild = bsup.child("backoff")
@@ -223,18 +221,19 @@ class RecoveryTests(ActorHarnessBase):
 
     @harness_test("recovery")
     async def test_cascading_failure_prevention(self, out: Outcome) -> None:
+        self.needs(out, "supervision", "strategy:one_for_all", "strategy:rest_for_one")
         inst = Instances()
         results: dict[str, object] = {}
         async with self.session("cascade") as s:
             for strategy, names, crash, expect_rebuilt in (
-                (aa.Strategy.ONE_FOR_ONE, "abc", "b", "b"),
-                (aa.Strategy.ONE_FOR_ALL, "abc", "b", "abc"),
-                (aa.Strategy.REST_FOR_ONE, "abcd", "b", "bcd"),
+                (Strategy.ONE_FOR_ONE, "abc", "b", "b"),
+                (Strategy.ONE_FOR_ALL, "abc", "b", "abc"),
+                (Strategy.REST_FOR_ONE, "abcd", "b", "bcd"),
             ):
                 tag = strategy.value
-                specs = [aa.ChildSpec(n, inst.factory(f"{tag}.{n}")) for n in names]
-                sup = await self.target.spawn_supervisor(
-                    s.system, specs, name=f"sup-{tag}", **self.supervisor_kwargs(strategy=strategy)
+                specs = [ChildSpec(n, inst.factory(f"{tag}.{n}")) for n in names]
+                sup = await s.system.spawn_supervisor(
+                    specs, name=f"sup-{tag}", **self.supervisor_kwargs(strategy=strategy)
                 )
                 kids = {n: sup.child(n) for n in names}
                 for ref in kids.values():
@@ -243,7 +242,7 @@ class RecoveryTests(ActorHarnessBase):
                 # the supervisor restarts its whole scope inside one handler: once the crashed
                 # child runs again and the supervisor is idle, the scope restart is complete
                 await s.monitor.wait_for_state(kids[crash], "RUNNING", self.timeout_s, 2)
-                await s.tracker.wait_until(lambda sup=sup: s.tracker.idle([sup]), self.timeout_s)
+                await s.tracker.wait_until(partial(s.tracker.idle, [sup]), self.timeout_s)
                 counts = {n: await try_ask(kids[n], GetCount(), self.timeout_s) for n in names}
                 rebuilt = "".join(n for n in names if inst.built.get(f"{tag}.{n}", 0) > 1)
                 results[tag] = rebuilt
@@ -257,19 +256,15 @@ class RecoveryTests(ActorHarnessBase):
                     kept, f"{tag} preserves state outside its scope", f"message counts {counts}"
                 )
             # intensity exceeded in a child supervisor escalates to its parent
-            parent = await self.target.spawn_supervisor(
-                s.system, [], name="parent", **self.supervisor_kwargs()
-            )
-            sibling = await self.target.spawn_supervisor(
-                s.system,
-                [aa.ChildSpec("calm", inst.factory("calm"))],
+            parent = await s.system.spawn_supervisor([], name="parent", **self.supervisor_kwargs())
+            sibling = await s.system.spawn_supervisor(
+                [ChildSpec("calm", inst.factory("calm"))],
                 name="calm-sup",
                 parent=parent,
                 **self.supervisor_kwargs(),
             )
-            inner = await self.target.spawn_supervisor(
-                s.system,
-                [aa.ChildSpec("flaky", inst.factory("flaky"))],
+            inner = await s.system.spawn_supervisor(
+                [ChildSpec("flaky", inst.factory("flaky"))],
                 name="inner",
                 parent=parent,
                 **self.supervisor_kwargs(max_restarts=1),

@@ -1,6 +1,6 @@
 """MessageTracker: what actors actually received and processed, as reported by the runtime.
 
-It is installed as a runtime message hook (``system.add_message_hook(tracker.track_message)``),
+It is installed as the runtime's message observer (``Observers(messages=tracker.track_message)``),
 so every ordering or loss verdict is computed from the messages the runtime handed to actors,
 never from the harness's own record of what it sent. Only :class:`Probe` messages are keyed;
 anything else is counted but cannot take part in ordering checks.
@@ -36,7 +36,7 @@ class Tracked:
     event: str
     actor: int
     actor_name: str
-    key: Hashable | None
+    key: Any
     priority: int
     t: float
     msg: Any = field(repr=False, compare=False, default=None)
@@ -109,7 +109,7 @@ class MessageTracker:
             return sorted((t for lst in self._log[event].values() for t in lst), key=lambda t: t.t)
         return list(self._log[event].get(_actor_id(actor), ()))
 
-    def keys(self, actor: Any = None, event: str = "dequeued") -> list[Hashable]:
+    def keys(self, actor: Any = None, event: str = "dequeued") -> list[Any]:
         return [t.key for t in self.events(actor, event) if t.key is not None]
 
     def per_actor_counts(self, event: str = "processed") -> dict[int, int]:
@@ -164,7 +164,7 @@ class MessageTracker:
 
     def loss_and_duplicates(
         self, expected: Iterable[Hashable], event: str = "processed"
-    ) -> tuple[list[Hashable], list[Hashable]]:
+    ) -> tuple[list[Any], list[Any]]:
         """(missing, duplicated) keys over all actors: what was sent but never got through."""
         seen: dict[Hashable, int] = defaultdict(int)
         for lst in self._log[event].values():
@@ -207,7 +207,7 @@ class MessageTracker:
     def idle(self, refs: Iterable[Any]) -> bool:
         """Nothing queued and no handler running for any of ``refs``: no more progress can come."""
         return all(
-            r.stats.mailbox_depth == 0
+            r.mailbox_depth == 0
             and self.message_count(r, "dequeued") == self.message_count(r, "processed")
             for r in refs
         )
@@ -215,7 +215,7 @@ class MessageTracker:
     async def wait_until(
         self,
         predicate: Callable[[], bool],
-        timeout: float,  # noqa: ASYNC109
+        timeout_s: float,
         idle_refs: Iterable[Any] | None = None,
     ) -> bool:
         """Wait for a condition on the tracked messages; the condition, not the wait, is the check.
@@ -224,7 +224,7 @@ class MessageTracker:
         actors are idle twice in a row: the condition can then no longer become true.
         """
         refs = list(idle_refs) if idle_refs is not None else None
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout_s
         while not predicate():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -245,13 +245,13 @@ class MessageTracker:
     async def wait_for_count(
         self,
         count: int,
-        timeout: float,  # noqa: ASYNC109
+        timeout_s: float,
         actor: Any = None,
         event: str = "processed",
         idle_refs: Iterable[Any] | None = None,
     ) -> bool:
         return await self.wait_until(
-            lambda: self.message_count(actor, event) >= count, timeout, idle_refs
+            lambda: self.message_count(actor, event) >= count, timeout_s, idle_refs
         )
 
     def reset(self) -> None:

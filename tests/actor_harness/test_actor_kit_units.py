@@ -10,8 +10,8 @@ import asyncio
 from dataclasses import dataclass
 from enum import Enum
 
-from alys_test_framework.harness.actor_parts.monitor import LifecycleMonitor
-from alys_test_framework.harness.actor_parts.tracker import MessageTracker, Probe
+from alys_test_framework.harness.actor.kit.monitor import LifecycleMonitor
+from alys_test_framework.harness.actor.kit.tracker import MessageTracker, Probe
 
 
 @dataclass
@@ -83,9 +83,9 @@ def test_tracker_in_flight_and_wait() -> None:
 
     async def scenario() -> tuple[bool, bool]:
         late = asyncio.get_running_loop().call_later(0.01, feed, t, ref, [("a", 9)], "processed")
-        ok = await t.wait_for_count(1, timeout=2.0, actor=ref)
+        ok = await t.wait_for_count(1, timeout_s=2.0, actor=ref)
         late.cancel()
-        never = await t.wait_for_count(5, timeout=0.05, actor=ref)
+        never = await t.wait_for_count(5, timeout_s=0.05, actor=ref)
         return ok, never
 
     assert asyncio.run(scenario()) == (True, False)
@@ -127,6 +127,6 @@ def test_monitor_wait_gives_up_on_terminal_state() -> None:
     m.record_transition(ref, S.RUNNING, S.STOPPED, "gone")
 
     async def scenario() -> bool:
-        return await m.wait_for_state(ref, "RUNNING", timeout=5.0, occurrences=1)
+        return await m.wait_for_state(ref, "RUNNING", timeout_s=5.0, occurrences=1)
 
     assert asyncio.run(asyncio.wait_for(scenario(), 1.0)) is False

@@ -8,21 +8,23 @@ reported with the order the property demands.
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
-import alys_actors as aa
-
+from ...targets.actor_runtime import ActorHandle, Overflow, Priority
 from ..base import Outcome, harness_test
-from .actors import Worker
-from .common import ActorHarnessBase
-from .tracker import Probe
+from .kit.behaviours import Worker
+from .kit.harness import ActorHarnessBase
+from .kit.tracker import Probe
 
 
 class OrderingTests(ActorHarnessBase):
+    categories: ClassVar[tuple[str, ...]] = ("ordering",)
+
     @harness_test("ordering")
     async def test_fifo_message_ordering(self, out: Outcome) -> None:
         n = self.scale("message_count", 100)
         cap = self.acfg.mailbox_capacity
-        async with self.session("fifo", aa.MailboxConfig(cap, aa.OverflowPolicy.BACKPRESSURE)) as s:
+        async with self.session("fifo", self.bounded(out, cap, Overflow.BACKPRESSURE)) as s:
             ref = await s.system.spawn(Worker, name="fifo-receiver")
             keys = [("fifo-sender", i) for i in range(n)]
             s.tracker.set_expected_ordering(ref, keys)
@@ -45,12 +47,13 @@ class OrderingTests(ActorHarnessBase):
 
     @harness_test("ordering")
     async def test_priority_message_ordering(self, out: Outcome) -> None:
+        self.needs(out, "priority_mailbox")
         m = self.scale("message_count", 40, 2000)
         rng = self.rng("priority")
-        prios = [rng.choice(list(aa.Priority)) for _ in range(m)]
+        prios = [rng.choice(list(Priority)) for _ in range(m)]
         keys = [("prio-sender", i) for i in range(m)]
         expected = [k for _, k in sorted(zip(prios, keys, strict=True), key=lambda pk: pk[0])]
-        async with self.session("priority", aa.MailboxConfig(m + 1)) as s:
+        async with self.session("priority", self.bounded(out, m + 1)) as s:
             ref = await s.system.spawn(Worker, name="prio-receiver")
             s.tracker.set_expected_ordering(ref, expected)
             gate = await self.hold(out, ref)
@@ -79,9 +82,8 @@ class OrderingTests(ActorHarnessBase):
         receivers = max(2, senders // 8)
         per_sender = max(20, self.acfg.message_count // senders)
         rng = self.rng("concurrent-order")
-        async with self.session(
-            "concurrent-order", aa.MailboxConfig(self.acfg.mailbox_capacity)
-        ) as s:
+        mailbox = self.bounded(out, self.acfg.mailbox_capacity)
+        async with self.session("concurrent-order", mailbox) as s:
             refs = [await s.system.spawn(Worker, name=f"order-rx-{i}") for i in range(receivers)]
             gates = [await self.hold(out, r) for r in refs]
             plans = []
@@ -134,7 +136,7 @@ class OrderingTests(ActorHarnessBase):
             )
             self.finish(out, s, "test_concurrent_ordering_verification")
 
-    async def _send_all(self, ref: aa.ActorRef, keys: list[tuple[str, int]]) -> None:
+    async def _send_all(self, ref: ActorHandle, keys: list[tuple[str, int]]) -> None:
         for sender, i in keys:
             await ref.tell(_probe(sender, i))
 

@@ -1,4 +1,10 @@
-"""Shared plumbing of the actor harness: target, scales from config, sessions, event sampling."""
+"""Shared plumbing of the actor harness: the runtime, scales from config, sessions, events.
+
+The harness reaches a runtime only through the runtime protocol
+(``alys_test_framework.targets.actor_runtime``). A test states the capabilities it needs with
+``needs``; on a runtime lacking one it ends UNSUPPORTED with the runtime's own reason, so a
+missing feature is never passed and never mistaken for a crash.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,18 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-import alys_actors as aa
-
-from ...targets.actor_runtime import ActorRuntimeTarget, RealActorRuntime
-from ..base import BaseHarness, HarnessContext
-from .actors import Block, Gate, InjectedFailure, Worker
+from ....targets.actor_runtime import (
+    ActorHandle,
+    ActorRuntime,
+    ActorRuntimeError,
+    MailboxSpec,
+    Overflow,
+    RestartSpec,
+    Strategy,
+    runtime_named,
+)
+from ...base import BaseHarness, HarnessContext, Outcome
+from .behaviours import Block, Gate, InjectedFailure, Worker
 from .session import ActorSession
 from .tracker import MessageTracker, Probe
 
@@ -25,12 +38,17 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[k]
 
 
-class ActorHarnessBase(BaseHarness):
-    """Holds the target and hands each test method a fresh, instrumented actor system."""
+def configured_runtime(ctx: HarnessContext) -> ActorRuntime:
+    """The runtime named by ``actor_system.runtime`` (alys_actors when the field is absent)."""
+    return runtime_named(getattr(ctx.config.actor_system, "runtime", "alys_actors"))
 
-    def __init__(self, ctx: HarnessContext, target: ActorRuntimeTarget | None = None) -> None:
+
+class ActorHarnessBase(BaseHarness):
+    """Holds the runtime and hands each test method a fresh, instrumented actor system."""
+
+    def __init__(self, ctx: HarnessContext, target: ActorRuntime | None = None) -> None:
         super().__init__(ctx)
-        self.target: ActorRuntimeTarget = target if target is not None else RealActorRuntime()
+        self.target: ActorRuntime = target if target is not None else configured_runtime(ctx)
         self.acfg = ctx.config.actor_system
 
     # -- scales (all from config; small floors keep the properties meaningful) ---------------
@@ -47,8 +65,26 @@ class ActorHarnessBase(BaseHarness):
     def rng(self, salt: str) -> random.Random:
         return self.ctx.rng(f"actor:{salt}")
 
+    # -- capabilities ----------------------------------------------------------------------
+    def needs(self, out: Outcome, *capabilities: str) -> None:
+        """End the test UNSUPPORTED (with the runtime's reasons) unless it has them all."""
+        missing = [c for c in capabilities if not self.target.supports(c)]
+        if missing:
+            reasons = dict.fromkeys(self.target.why_not(c) for c in missing)
+            out.unsupported(f"{self.target.name} lacks {', '.join(missing)}: {'; '.join(reasons)}")
+
+    def bounded(
+        self, out: Outcome, capacity: int, overflow: Overflow = Overflow.BACKPRESSURE
+    ) -> MailboxSpec | None:
+        """A bounded mailbox where the runtime has them; else its own (the test does not
+        depend on the bound, which is recorded so the report says what was measured)."""
+        if self.target.supports("bounded_mailbox") and self.target.supports(overflow.capability):
+            return MailboxSpec(capacity, overflow)
+        out.record(mailbox="runtime default (unbounded): " + self.target.why_not("bounded_mailbox"))
+        return None
+
     def session(
-        self, label: str, mailbox: aa.MailboxConfig | None = None, keep_messages: bool = False
+        self, label: str, mailbox: MailboxSpec | None = None, keep_messages: bool = False
     ) -> ActorSession:
         """A fresh system seeded from the run seed and the test label (failures replay).
 
@@ -82,20 +118,20 @@ class ActorHarnessBase(BaseHarness):
                 restarts=len(delays),
                 measured_delays_ms=[round(d * 1e3, 2) for d in delays[:5]],
             )
-        for ref, exc, _ in s.failures[:5]:
-            self.emit("actor_failure", test=test, actor=getattr(ref, "name", None), error=repr(exc))
+        for f in s.failures[:5]:
+            self.emit("actor_failure", test=test, actor=f.ref.name, error=repr(f.error))
         processed = s.tracker.events(None, "processed")
         if processed:
             step = max(1, len(processed) // sample)
-            for tr in processed[::step][:sample]:
-                self.emit("actor_message_sample", test=test, actor=tr.actor_name, key=str(tr.key))
+            for msg in processed[::step][:sample]:
+                self.emit("actor_message_sample", test=test, actor=msg.actor_name, key=str(msg.key))
 
-    def finish(self, out: Any, s: ActorSession, test: str) -> None:
+    def finish(self, out: Outcome, s: ActorSession, test: str) -> None:
         """Emit the session's events and check that only injected failures happened."""
         unexpected = [
-            f"{getattr(ref, 'name', ref)}: {exc!r}"
-            for ref, exc, _ in s.failures
-            if not isinstance(exc, InjectedFailure | aa.Escalation)
+            f"{f.ref.name}: {f.error!r}"
+            for f in s.failures
+            if not (f.escalated or isinstance(f.error, InjectedFailure))
         ]
         out.record(failures_observed=len(s.failures))
         out.expect(not unexpected, "no unexpected actor failures", "; ".join(unexpected[:3]))
@@ -103,12 +139,12 @@ class ActorHarnessBase(BaseHarness):
 
     # -- protocol ------------------------------------------------------------------------------
     async def health_check(self) -> bool:
-        """Spawn one actor on the target and get an answer back from it."""
+        """Spawn one actor on the runtime and get an answer back from it."""
         try:
             async with self.session("health") as s:
                 ref = await s.system.spawn(Worker, name="health")
-                reply = await ref.ask(Probe("health", 0, 42), timeout=self.timeout_s)
-                return reply == 42
+                reply = await ref.ask(Probe("health", 0, 42), timeout_s=self.timeout_s)
+                return bool(reply == 42)
         except Exception:
             return False
 
@@ -119,19 +155,19 @@ class ActorHarnessBase(BaseHarness):
         # every session is closed by its own test; nothing long-lived to release here
         await asyncio.sleep(0)
 
-    # -- helpers shared by the test mixins -------------------------------------------------
-    def supervisor_kwargs(self, **over: object) -> dict[str, object]:
+    # -- helpers shared by the test modules ------------------------------------------------
+    def supervisor_kwargs(self, **over: Any) -> dict[str, Any]:
         """spawn_supervisor arguments from the config (one_for_one, always), with overrides."""
-        kw: dict[str, object] = {
-            "strategy": aa.Strategy.ONE_FOR_ONE,
-            "policy": aa.RestartPolicy.always(),
+        kw: dict[str, Any] = {
+            "strategy": Strategy.ONE_FOR_ONE,
+            "restart": RestartSpec.always(),
             "max_restarts": max(1, self.acfg.max_retries),
             "within_s": self.acfg.restart_window_s,
         }
         kw.update(over)
         return kw
 
-    async def hold(self, out: Any, ref: Any, what: str = "actor") -> Any:
+    async def hold(self, out: Outcome, ref: ActorHandle, what: str = "actor") -> Gate:
         """Park ``ref`` inside a handler so its mailbox fills to an exact, known content."""
         gate = Gate()
         await ref.tell(Block(gate))
@@ -140,27 +176,27 @@ class ActorHarnessBase(BaseHarness):
         return gate
 
 
-async def wait_event(event: asyncio.Event, timeout: float) -> bool:  # noqa: ASYNC109
+async def wait_event(event: asyncio.Event, timeout_s: float) -> bool:
     try:
-        await asyncio.wait_for(event.wait(), timeout)
+        await asyncio.wait_for(event.wait(), timeout_s)
         return True
     except TimeoutError:
         return False
 
 
-async def try_ask(ref: Any, msg: Any, timeout: float) -> Any:  # noqa: ASYNC109
+async def try_ask(ref: ActorHandle, msg: Any, timeout_s: float) -> Any:
     """Ask, turning a runtime refusal (stopped, timed out, dropped) into the returned value.
 
     A broken runtime must produce a FAILED property, not an ERROR: callers compare the value.
     """
     try:
-        return await ref.ask(msg, timeout=timeout)
-    except (aa.ActorError, TimeoutError) as exc:
+        return await ref.ask(msg, timeout_s=timeout_s)
+    except (ActorRuntimeError, TimeoutError) as exc:
         return exc
 
 
-async def try_tell(ref: Any, msg: Any) -> bool:
+async def try_tell(ref: ActorHandle, msg: Any) -> bool:
     try:
         return bool(await ref.tell(msg))
-    except aa.ActorError:
+    except ActorRuntimeError:
         return False

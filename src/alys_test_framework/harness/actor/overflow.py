@@ -9,48 +9,50 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import ClassVar
 
-import alys_actors as aa
-
+from ...targets.actor_runtime import MailboxFull, MailboxSpec, Priority
+from ...targets.actor_runtime import Overflow as P
 from ..base import Outcome, harness_test
-from .actors import Worker
-from .common import ActorHarnessBase
-from .session import ActorSession
-from .tracker import Probe
+from .kit.behaviours import Worker
+from .kit.harness import ActorHarnessBase
+from .kit.session import ActorSession
+from .kit.tracker import Probe
 
-P = aa.OverflowPolicy
+DROP_POLICIES = (P.DROP_NEWEST, P.DROP_OLDEST, P.DROP_LOWEST_PRIORITY, P.REJECT)
 
 
 class OverflowTests(ActorHarnessBase):
+    categories: ClassVar[tuple[str, ...]] = ("overflow",)
+
     def _small_cap(self, lo: int = 8, hi: int = 128) -> int:
         return max(lo, min(self.acfg.mailbox_capacity, hi))
 
     @harness_test("overflow")
     async def test_mailbox_overflow_detection(self, out: Outcome) -> None:
+        self.needs(
+            out, "bounded_mailbox", "overflow:reject", "overflow:backpressure", "dead_letters"
+        )
         c = self._small_cap()
         k = c // 2
         async with self.session("overflow-detect") as s:
-            ref = await s.system.spawn(
-                Worker, name="reject-rx", mailbox=aa.MailboxConfig(c, P.REJECT)
-            )
-            bp = await s.system.spawn(
-                Worker, name="bp-rx", mailbox=aa.MailboxConfig(c, P.BACKPRESSURE)
-            )
+            ref = await s.system.spawn(Worker, name="reject-rx", mailbox=MailboxSpec(c, P.REJECT))
+            bp = await s.system.spawn(Worker, name="bp-rx", mailbox=MailboxSpec(c, P.BACKPRESSURE))
             gate = await self.hold(out, ref, "reject-rx")
             bp_gate = await self.hold(out, bp, "bp-rx")
             rejected = 0
             for i in range(c + k):
                 try:
                     await ref.tell(Probe("detect", i))
-                except aa.MailboxFull:
+                except MailboxFull:
                     rejected += 1
-            depth_full = ref.stats.mailbox_depth
+            depth_full = ref.mailbox_depth
             for i in range(c):
                 bp.tell_nowait(Probe("bp", i))
             try:
                 bp.tell_nowait(Probe("bp", c))
                 nowait_raised = False
-            except aa.MailboxFull:
+            except MailboxFull:
                 nowait_raised = True
             gate.release.set()
             bp_gate.release.set()
@@ -82,12 +84,11 @@ class OverflowTests(ActorHarnessBase):
 
     @harness_test("overflow")
     async def test_backpressure_mechanisms(self, out: Outcome) -> None:
+        self.needs(out, "bounded_mailbox", "overflow:backpressure")
         c = self._small_cap()
         n = 4 * c
         async with self.session("backpressure") as s:
-            ref = await s.system.spawn(
-                Worker, name="bp-rx", mailbox=aa.MailboxConfig(c, P.BACKPRESSURE)
-            )
+            ref = await s.system.spawn(Worker, name="bp-rx", mailbox=MailboxSpec(c, P.BACKPRESSURE))
             gate = await self.hold(out, ref)
             sent = [0]
 
@@ -134,16 +135,15 @@ class OverflowTests(ActorHarnessBase):
 
     @harness_test("overflow")
     async def test_overflow_recovery(self, out: Outcome) -> None:
+        self.needs(out, "bounded_mailbox", "overflow:drop_newest")
         c = self._small_cap()
         async with self.session("overflow-recovery") as s:
-            ref = await s.system.spawn(
-                Worker, name="rec-rx", mailbox=aa.MailboxConfig(c, P.DROP_NEWEST)
-            )
+            ref = await s.system.spawn(Worker, name="rec-rx", mailbox=MailboxSpec(c, P.DROP_NEWEST))
             gate = await self.hold(out, ref)
             dropped = sum(not ref.tell_nowait(Probe("flood", i)) for i in range(2 * c))
             gate.release.set()
             drained = await s.tracker.wait_for_count(c + 1, self.timeout_s, actor=ref)
-            depth_after = ref.stats.mailbox_depth
+            depth_after = ref.mailbox_depth
             dead_before = len(s.dead)
             accepted = sum([await ref.tell(Probe("after", i)) for i in range(c)])
             recovered = await s.tracker.wait_for_count(2 * c + 1, self.timeout_s, actor=ref)
@@ -154,7 +154,7 @@ class OverflowTests(ActorHarnessBase):
                 depth_after_drain=depth_after,
                 accepted_after=accepted,
                 processed_after=len(after),
-                state=str(ref.state.name),
+                state=ref.state,
             )
             out.expect(dropped == c, "overflow detection", f"{dropped} dropped, expected {c}")
             out.expect(
@@ -167,16 +167,23 @@ class OverflowTests(ActorHarnessBase):
                 "overflow recovery",
                 f"after draining, {accepted} of {c} accepted and {len(after)} processed",
             )
-            out.expect(ref.is_alive, "actor survives overflow", f"state {ref.state.name}")
+            out.expect(ref.is_alive, "actor survives overflow", f"state {ref.state}")
             self.finish(out, s, "test_overflow_recovery")
 
     @harness_test("overflow")
     async def test_message_dropping_policies(self, out: Outcome) -> None:
+        self.needs(
+            out,
+            "bounded_mailbox",
+            "priority_mailbox",
+            "dead_letters",
+            *(p.capability for p in DROP_POLICIES),
+        )
         c = self._small_cap()
         k = c // 2 + 1
         rng = self.rng("drop-policies")
         async with self.session("drop-policies") as s:
-            for policy in (P.DROP_NEWEST, P.DROP_OLDEST, P.DROP_LOWEST_PRIORITY, P.REJECT):
+            for policy in DROP_POLICIES:
                 await self._check_policy(out, s, policy, c, k, rng)
             self.finish(out, s, "test_message_dropping_policies")
 
@@ -186,18 +193,18 @@ class OverflowTests(ActorHarnessBase):
         n = c + k
         tag = policy.value
         uniform = policy in (P.DROP_NEWEST, P.REJECT)
-        prios = [aa.Priority.NORMAL if uniform else rng.choice(list(aa.Priority)) for _ in range(n)]
+        prios = [Priority.NORMAL if uniform else rng.choice(list(Priority)) for _ in range(n)]
         # keep criticals under capacity so "critical messages preserved" is always achievable
-        crit = [i for i, p in enumerate(prios) if p is aa.Priority.CRITICAL]
+        crit = [i for i, p in enumerate(prios) if p is Priority.CRITICAL]
         for i in crit[c // 4 :]:
-            prios[i] = aa.Priority.HIGH
-        ref = await s.system.spawn(Worker, name=f"drop-{tag}", mailbox=aa.MailboxConfig(c, policy))
+            prios[i] = Priority.HIGH
+        ref = await s.system.spawn(Worker, name=f"drop-{tag}", mailbox=MailboxSpec(c, policy))
         gate = await self.hold(out, ref, f"drop-{tag}")
         refused = 0
         for i, p in enumerate(prios):
             try:
                 ok = ref.tell_nowait(Probe(tag, i), priority=p)
-            except aa.MailboxFull:
+            except MailboxFull:
                 ok = False
             refused += not ok
         gate.release.set()
@@ -224,7 +231,7 @@ class OverflowTests(ActorHarnessBase):
                 f"delivered {sorted(kept)[:5]}..., refused {refused}",
             )
             return
-        critical = {i for i, p in enumerate(prios) if p is aa.Priority.CRITICAL}
+        critical = {i for i, p in enumerate(prios) if p is Priority.CRITICAL}
         out.expect(
             critical <= set(kept),
             "critical messages preserved",
@@ -234,7 +241,7 @@ class OverflowTests(ActorHarnessBase):
             # within each priority level the survivors are the newest ones
             bad = [
                 lvl
-                for lvl in aa.Priority
+                for lvl in Priority
                 if any(d > x for d in dead if prios[d] == lvl for x in kept if prios[x] == lvl)
             ]
             out.expect(not bad, f"{tag} drops the oldest", f"newer messages dropped at {bad}")
@@ -249,13 +256,14 @@ class OverflowTests(ActorHarnessBase):
 
     @harness_test("overflow")
     async def test_overflow_under_load(self, out: Outcome) -> None:
+        self.needs(out, "bounded_mailbox", "overflow:drop_oldest", "dead_letters")
         senders = self.scale("actor_count", 4, 16)
         receivers = 4
         c = max(4, self.acfg.mailbox_capacity // 32)
         per_sender = max(4 * c, self.acfg.message_count // senders)
         burst = 2 * c
         async with self.session("overflow-load") as s:
-            mb = aa.MailboxConfig(c, P.DROP_OLDEST)
+            mb = MailboxSpec(c, P.DROP_OLDEST)
             refs = [
                 await s.system.spawn(Worker, name=f"load-rx-{i}", mailbox=mb)
                 for i in range(receivers)
@@ -307,9 +315,10 @@ class OverflowTests(ActorHarnessBase):
 
     @harness_test("overflow")
     async def test_cascading_overflow_prevention(self, out: Outcome) -> None:
+        self.needs(out, "bounded_mailbox", "overflow:backpressure")
         c = max(4, self.acfg.mailbox_capacity // 64)
         n = 8 * c
-        mb = aa.MailboxConfig(c, P.BACKPRESSURE)
+        mb = MailboxSpec(c, P.BACKPRESSURE)
         async with self.session("cascade-overflow") as s:
             sink = await s.system.spawn(Worker, name="sink", mailbox=mb)
             s2 = await s.system.spawn(lambda: Worker("s2", forward_to=sink), name="s2", mailbox=mb)
@@ -330,7 +339,7 @@ class OverflowTests(ActorHarnessBase):
             for _ in range(200):
                 await asyncio.sleep(0)
             replies = [
-                await bystander.ask(Probe("by", i, i), timeout=self.timeout_s) for i in range(10)
+                await bystander.ask(Probe("by", i, i), timeout_s=self.timeout_s) for i in range(10)
             ]
             stalled_at, producer_blocked = sent[0], not task.done()
             peaks = {r.name: s.tracker.max_in_flight(r) for r in (s1, s2, sink)}

@@ -1,6 +1,6 @@
 """LifecycleMonitor: every state transition the runtime reports, with the time it was reported.
 
-Installed as a lifecycle observer (``system.add_lifecycle_observer(monitor.record_transition)``).
+Installed as the runtime's lifecycle observer (``Observers(lifecycle=monitor.record_transition)``).
 States are compared by enum member *name* so the monitor does not depend on how the runtime
 spells its values. Restart delays are measured here, between the FAILED report and the next
 RUNNING report of the same actor, and compared by the harness with the restart policy.
@@ -147,7 +147,7 @@ class LifecycleMonitor:
         self,
         ref: Any,
         state: str,
-        timeout: float,  # noqa: ASYNC109
+        timeout_s: float,
         occurrences: int = 1,
     ) -> bool:
         """Wait until the actor has entered ``state`` ``occurrences`` times (or the timeout).
@@ -163,12 +163,12 @@ class LifecycleMonitor:
         def settled() -> bool:
             return reached() or (want != "STOPPED" and self.current_state(ref) == "STOPPED")
 
-        await self.wait_until(settled, timeout)
+        await self.wait_until(settled, timeout_s)
         return reached()
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
+    async def wait_until(self, predicate: Callable[[], bool], timeout_s: float) -> bool:
         """Wait for a condition on reported transitions (re-checked on every report)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout_s
         while not predicate():
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -8,13 +8,19 @@ the system still holds after shutdown.
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
-import alys_actors as aa
-
+from ...targets.actor_runtime import (
+    ActorHandle,
+    ActorStopped,
+    ChildSpec,
+    RestartSpec,
+    SupervisorHandle,
+)
 from ..base import Outcome, harness_test
-from .actors import Crash, Instances
-from .common import ActorHarnessBase, try_ask, try_tell
-from .tracker import Probe
+from .kit.behaviours import Crash, Instances
+from .kit.harness import ActorHarnessBase, try_ask, try_tell
+from .kit.tracker import Probe
 
 CREATE = ["UNINITIALIZED", "STARTING", "RUNNING"]
 STOP = ["RUNNING", "STOPPING", "STOPPED"]
@@ -31,6 +37,8 @@ FULL = [
 
 
 class LifecycleTests(ActorHarnessBase):
+    categories: ClassVar[tuple[str, ...]] = ("lifecycle",)
+
     @harness_test("lifecycle")
     async def test_actor_creation_lifecycle(self, out: Outcome) -> None:
         n = min(self.scale("actor_count", 4), self.acfg.max_actors)
@@ -39,7 +47,7 @@ class LifecycleTests(ActorHarnessBase):
             names = [f"life-{i}" for i in range(n)]
             refs = [await s.system.spawn(inst.factory(nm), name=nm) for nm in names]
             replies = await asyncio.gather(
-                *(r.ask(Probe("life", i, i), timeout=self.timeout_s) for i, r in enumerate(refs))
+                *(r.ask(Probe("life", i, i), timeout_s=self.timeout_s) for i, r in enumerate(refs))
             )
             created = sum(s.monitor.contains_path(r, CREATE) for r in refs)
             for r in refs:
@@ -49,7 +57,7 @@ class LifecycleTests(ActorHarnessBase):
             for r in refs[:5]:
                 try:
                     await r.tell(Probe("late", 0))
-                except aa.ActorStopped:
+                except ActorStopped:
                     refused += 1
             illegal = s.monitor.verify_transitions()
             report = await s.shutdown_and_measure()
@@ -57,8 +65,9 @@ class LifecycleTests(ActorHarnessBase):
                 actors=n,
                 created_path_ok=created,
                 stopped_path_ok=stopped,
-                leaked_tasks=report["leaked_tasks"],
-                registry_left=len(report["registry_names"]),
+                leaked_tasks=len(report.tasks),
+                leaked_workers=report.workers[:5],
+                registry_left=len(report.registry_names),
             )
             out.expect(
                 list(replies) == list(range(n)), "actors respond after creation", "wrong replies"
@@ -84,28 +93,28 @@ class LifecycleTests(ActorHarnessBase):
             out.expect(refused == min(5, n), "stopped actors refuse messages", f"{refused} refused")
             out.expect(not illegal, "legal state transitions", "; ".join(illegal[:3]))
             out.expect(
-                report["leaked_tasks"] == 0 and not report["registry_names"],
+                report.leaked == 0 and not report.registry_names,
                 "resources released",
-                f"{report['leaked_tasks']} tasks left, registry still has {report['registry_names'][:5]}",
+                f"{len(report.tasks)} tasks and {len(report.workers)} workers left, "
+                f"registry still has {report.registry_names[:5]}",
             )
             self.finish(out, s, "test_actor_creation_lifecycle")
 
     @harness_test("lifecycle")
     async def test_actor_supervision_tree(self, out: Outcome) -> None:
+        self.needs(out, "supervision")
         leaves = 3
         inst = Instances()
         async with self.session("tree") as s:
-            root = await self.target.spawn_supervisor(
-                s.system, [], name="root", **self.supervisor_kwargs()
-            )
-            mids = []
+            root = await s.system.spawn_supervisor([], name="root", **self.supervisor_kwargs())
+            mids: list[SupervisorHandle] = []
             for m in range(2):
                 specs = [
-                    aa.ChildSpec(f"leaf{j}", inst.factory(f"m{m}.leaf{j}")) for j in range(leaves)
+                    ChildSpec(f"leaf{j}", inst.factory(f"m{m}.leaf{j}")) for j in range(leaves)
                 ]
                 mids.append(
-                    await self.target.spawn_supervisor(
-                        s.system, specs, name=f"mid{m}", parent=root, **self.supervisor_kwargs()
+                    await s.system.spawn_supervisor(
+                        specs, name=f"mid{m}", parent=root, **self.supervisor_kwargs()
                     )
                 )
             shape_ok = [c.id for c in root.children()] == [m.id for m in mids] and all(
@@ -123,23 +132,22 @@ class LifecycleTests(ActorHarnessBase):
             ]
             logs = (len(root.restart_log), len(mids[0].restart_log), len(mids[1].restart_log))
             order = [root, *mids, *[c for m in mids for c in m.children()]]
-            await s.shutdown_and_measure(timeout=self.timeout_s)
+            await s.shutdown_and_measure(timeout_s=self.timeout_s)
             stop_t = {r.id: s.monitor.last_time(r, "STOPPED") for r in order}
+            tree: list[tuple[ActorHandle, list[ActorHandle]]] = [
+                (root, list(mids)),
+                *[(m, m.children()) for m in mids],
+            ]
             bad_order = []
-            for parent, kids in [(root, mids), *[(m, m.children()) for m in mids]]:
+            for parent, kids in tree:
+                t_parent = stop_t[parent.id]
                 for kid in kids:
-                    if (
-                        stop_t[kid.id] is None
-                        or stop_t[parent.id] is None
-                        or stop_t[kid.id] > stop_t[parent.id]
-                    ):
+                    t_kid = stop_t[kid.id]
+                    if t_kid is None or t_parent is None or t_kid > t_parent:
                         bad_order.append(f"{kid.name} after its supervisor {parent.name}")
                 for a, b in zip(kids, kids[1:], strict=False):
-                    if (
-                        stop_t[a.id] is not None
-                        and stop_t[b.id] is not None
-                        and stop_t[a.id] < stop_t[b.id]
-                    ):
+                    t_a, t_b = stop_t[a.id], stop_t[b.id]
+                    if t_a is not None and t_b is not None and t_a < t_b:
                         bad_order.append(f"{a.name} before later-started {b.name}")
             out.record(restart_logs=logs, disturbed=disturbed, stop_order_violations=len(bad_order))
             out.expect(
@@ -161,11 +169,11 @@ class LifecycleTests(ActorHarnessBase):
 
     @harness_test("lifecycle")
     async def test_actor_state_transitions(self, out: Outcome) -> None:
+        self.needs(out, "supervision")
         inst = Instances()
         async with self.session("state-machine") as s:
-            sup = await self.target.spawn_supervisor(
-                s.system,
-                [aa.ChildSpec("machine", inst.factory("machine"))],
+            sup = await s.system.spawn_supervisor(
+                [ChildSpec("machine", inst.factory("machine"))],
                 name="sm",
                 **self.supervisor_kwargs(),
             )
@@ -173,14 +181,13 @@ class LifecycleTests(ActorHarnessBase):
             await try_tell(child, Crash("state machine"))
             recovered = await s.monitor.wait_for_state(child, "RUNNING", self.timeout_s, 2)
             alive_reply = await try_ask(child, Probe("sm", 0, 3), self.timeout_s)
-            state_agrees = s.monitor.current_state(child) == child.state.name
+            state_agrees = s.monitor.current_state(child) == child.state
             await s.system.stop(child)
             full_path = s.monitor.contains_path(child, FULL)
-            nsup = await self.target.spawn_supervisor(
-                s.system,
-                [aa.ChildSpec("once", inst.factory("once"))],
+            nsup = await s.system.spawn_supervisor(
+                [ChildSpec("once", inst.factory("once"))],
                 name="never",
-                **self.supervisor_kwargs(policy=aa.RestartPolicy.never()),
+                **self.supervisor_kwargs(restart=RestartSpec.never()),
             )
             once = nsup.child("once")
             await try_tell(once, Crash("never"))
@@ -191,17 +198,15 @@ class LifecycleTests(ActorHarnessBase):
             out.record(
                 machine_states=s.monitor.states_of(child),
                 never_states=never_path,
-                leaked_tasks=report["leaked_tasks"],
-                registry_left=report["registry_names"],
+                leaked_tasks=len(report.tasks),
+                registry_left=report.registry_names,
             )
             out.expect(
                 recovered and alive_reply == 3,
                 "recovery to RUNNING",
                 f"states {s.monitor.states_of(child)}",
             )
-            out.expect(
-                state_agrees, "ref.state matches observed state", f"ref says {child.state.name}"
-            )
+            out.expect(state_agrees, "ref.state matches observed state", f"ref says {child.state}")
             out.expect(
                 full_path, "full state machine", f"observed {'->'.join(s.monitor.states_of(child))}"
             )
@@ -212,13 +217,13 @@ class LifecycleTests(ActorHarnessBase):
             )
             out.expect(not illegal, "legal state transitions", "; ".join(illegal[:3]))
             out.expect(
-                report["leaked_tasks"] == 0,
+                report.leaked == 0,
                 "resources released",
-                f"{report['leaked_tasks']} tasks left",
+                f"{len(report.tasks)} tasks and {len(report.workers)} workers left",
             )
             out.expect(
-                not report["registry_names"],
+                not report.registry_names,
                 "registry empty after shutdown",
-                f"registry still holds {report['registry_names'][:5]}",
+                f"registry still holds {report.registry_names[:5]}",
             )
             self.finish(out, s, "test_actor_state_transitions")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
+from typing import ClassVar
 
-import alys_actors as aa
-
+from ...targets.actor_runtime import AskTimeout, Terminated
 from ..base import Outcome, harness_test
-from .actors import Block, Fanout, Gate, Switch, Watcher, Worker
-from .common import ActorHarnessBase
-from .tracker import Probe
+from .kit.behaviours import Block, Fanout, Gate, Switch, Watcher, Worker
+from .kit.harness import ActorHarnessBase
+from .kit.tracker import Probe
 
 
 def _double(x: int) -> int:
@@ -26,6 +27,8 @@ def _inc(x: int) -> int:
 
 
 class CommunicationTests(ActorHarnessBase):
+    categories: ClassVar[tuple[str, ...]] = ("communication",)
+
     @harness_test("communication")
     async def test_direct_actor_messaging(self, out: Outcome) -> None:
         n = self.scale("message_count", 100, 5000)
@@ -36,7 +39,7 @@ class CommunicationTests(ActorHarnessBase):
                 await a.tell(Probe("client", i, i))
             done = await s.tracker.wait_for_count(n, self.timeout_s * 2, actor=b, idle_refs=[a, b])
             got = s.tracker.keys(b, "processed")
-            direct = await b.ask(Probe("client", n, 21), timeout=self.timeout_s)
+            direct = await b.ask(Probe("client", n, 21), timeout_s=self.timeout_s)
             bodies_ok = all(
                 t.msg.body == 2 * t.key[1]
                 for t in s.tracker.events(b, "processed")
@@ -54,6 +57,7 @@ class CommunicationTests(ActorHarnessBase):
 
     @harness_test("communication")
     async def test_broadcast_messaging(self, out: Outcome) -> None:
+        self.needs(out, "broadcast")
         members = self.scale("actor_count", 3, 64)
         k = 10
         async with self.session("broadcast") as s:
@@ -89,23 +93,23 @@ class CommunicationTests(ActorHarnessBase):
         t_ask = min(0.2, self.timeout_s / 4)
         async with self.session("request-response") as s:
             ref = await s.system.spawn(lambda: Worker("rr", transform=_double), name="rr")
-            sync = [await ref.ask(Probe("sync", i, i), timeout=self.timeout_s) for i in range(10)]
+            sync = [await ref.ask(Probe("sync", i, i), timeout_s=self.timeout_s) for i in range(10)]
             conc = await asyncio.gather(
-                *(ref.ask(Probe("async", i, i), timeout=self.timeout_s) for i in range(n))
+                *(ref.ask(Probe("async", i, i), timeout_s=self.timeout_s) for i in range(n))
             )
-            batch = await aa.gather_asks(
-                [(ref, Probe("batch", i, i)) for i in range(n)], timeout=self.timeout_s
+            batch = await asyncio.gather(
+                *(ref.ask(Probe("batch", i, i), timeout_s=self.timeout_s) for i in range(n))
             )
             gate = Gate()
             t0 = time.perf_counter()
             timed_out = False
             try:
-                await ref.ask(Block(gate), timeout=t_ask)
-            except aa.AskTimeout:
+                await ref.ask(Block(gate), timeout_s=t_ask)
+            except AskTimeout:
                 timed_out = True
             waited = time.perf_counter() - t0
             gate.release.set()
-            after = await ref.ask(Probe("after", 0, 50), timeout=self.timeout_s)
+            after = await ref.ask(Probe("after", 0, 50), timeout_s=self.timeout_s)
             out.record(
                 asks=10 + 2 * n,
                 ask_timeout_s=t_ask,
@@ -135,6 +139,7 @@ class CommunicationTests(ActorHarnessBase):
 
     @harness_test("communication")
     async def test_message_routing_chains(self, out: Outcome) -> None:
+        self.needs(out, "router", "pipeline")
         n = self.scale("message_count", 50, 5000)
         async with self.session("routing-chain") as s:
             sink = await s.system.spawn(Worker, name="sink")
@@ -143,7 +148,7 @@ class CommunicationTests(ActorHarnessBase):
             )
             p1 = [
                 await s.system.spawn(
-                    lambda i=i: Worker(f"p1-{i}", forward_to=p2, transform=_double), name=f"p1-{i}"
+                    partial(Worker, f"p1-{i}", forward_to=p2, transform=_double), name=f"p1-{i}"
                 )
                 for i in range(2)
             ]
@@ -156,7 +161,7 @@ class CommunicationTests(ActorHarnessBase):
             s_keys = sorted(k[1] for k in s.tracker.keys(sink, "processed"))
             stage_counts = {r.name: s.tracker.message_count(r) for r in (*p1, p2, sink)}
             stages = [
-                await s.system.spawn(lambda f=f: Worker("stage", transform=f, reply_probe=True))
+                await s.system.spawn(partial(Worker, "stage", transform=f, reply_probe=True))
                 for f in (_double, _inc, _double)
             ]
             pipeline = self.target.make_pipeline(stages)
@@ -186,17 +191,22 @@ class CommunicationTests(ActorHarnessBase):
         w = self.scale("actor_count", 3, 16)
         async with self.session("workflows") as s:
             workers = [
-                await s.system.spawn(lambda i=i: Worker(f"w{i}", transform=_double), name=f"w{i}")
+                await s.system.spawn(partial(Worker, f"w{i}", transform=_double), name=f"w{i}")
                 for i in range(w)
             ]
             parallel = await asyncio.gather(
-                *(r.ask(Probe("par", i, i), timeout=self.timeout_s) for i, r in enumerate(workers))
+                *(
+                    r.ask(Probe("par", i, i), timeout_s=self.timeout_s)
+                    for i, r in enumerate(workers)
+                )
             )
             seq_val = 1
             for r in workers[:3]:
-                seq_val = await r.ask(Probe("seq", seq_val, seq_val), timeout=self.timeout_s)
+                seq_val = await r.ask(Probe("seq", seq_val, seq_val), timeout_s=self.timeout_s)
             coord = await s.system.spawn(lambda: Worker("coord"), name="coord")
-            fan = await coord.ask(Fanout(tuple(workers), 5, self.timeout_s), timeout=self.timeout_s)
+            fan = await coord.ask(
+                Fanout(tuple(workers), 5, self.timeout_s), timeout_s=self.timeout_s
+            )
             from_coord = [
                 sum(1 for k in s.tracker.keys(r, "processed") if k[0] == "coord") for r in workers
             ]
@@ -230,15 +240,19 @@ class CommunicationTests(ActorHarnessBase):
 
     @harness_test("communication")
     async def test_actor_discovery_communication(self, out: Outcome) -> None:
+        self.needs(out, "registry", "router")
         k = self.scale("actor_count", 3, 8)
         n = k * 50
         tol = self.acfg.load_balance_tolerance
         async with self.session("discovery") as s:
             reg = s.system.registry
+            if reg is None:
+                out.fail("registration and lookup", "the runtime declares a registry, has none")
+                return
             refs = []
             for i in range(k):
                 ref = await s.system.spawn(
-                    lambda i=i: Worker(f"svc-{i}", transform=_double), name=f"svc-{i}", tags=["svc"]
+                    partial(Worker, f"svc-{i}", transform=_double), name=f"svc-{i}", tags=["svc"]
                 )
                 if reg.lookup(f"svc-{i}") is None:
                     reg.register(f"svc-{i}", ref)
@@ -251,7 +265,7 @@ class CommunicationTests(ActorHarnessBase):
             )
             svc = reg.lookup_service("svc")
             bound = [
-                await f.ask(Probe("bind", i, i), timeout=self.timeout_s)
+                await f.ask(Probe("bind", i, i), timeout_s=self.timeout_s)
                 for i, f in enumerate(found)
                 if f
             ]
@@ -270,7 +284,7 @@ class CommunicationTests(ActorHarnessBase):
                 sum(1 for key in s.tracker.keys(r, "processed") if key[0] == "lb") for r in refs
             ]
             spread = max(abs(c - n / k) for c in counts) / (n / k)
-            notices: list = []
+            notices: list[Terminated] = []
             watcher = await s.system.spawn(lambda: Watcher(notices), name="watcher")
             reg.watch(refs[0], watcher)
             await s.system.stop(refs[0])

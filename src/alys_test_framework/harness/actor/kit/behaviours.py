@@ -1,9 +1,10 @@
-"""Small actors the harness spawns, and the control messages that drive them.
+"""Small behaviours the harness spawns, and the control messages that drive them.
 
 A ``Gate`` lets a test hold an actor inside a handler so that its mailbox fills to an exact,
-known state (no timing involved); ``Crash``/``Poison``/``Hang`` inject the three failure kinds.
-``Instances`` counts how often the runtime actually built and started an actor, which is how
-the harness sees that a restart really produced a fresh instance.
+known state (no timing involved); ``Crash``/``Poison`` inject failures and ``Block`` a hang.
+``Instances`` counts how often the runtime actually built and started a behaviour, which is how
+the harness sees that a restart really produced a fresh instance. Behaviours are plain
+``Behaviour`` subclasses: the runtime under test decides when and where they run.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import alys_actors as aa
-
+from ....targets.actor_runtime import ActorHandle, Behaviour, Terminated
 from .tracker import Probe
 
 
@@ -56,14 +56,14 @@ class GetCount:
 class Fanout:
     """Ask every worker for ``body`` and return the sum: a fan-out / fan-in coordinator step."""
 
-    workers: tuple[Any, ...]
+    workers: tuple[ActorHandle, ...]
     body: int
-    timeout: float
+    timeout_s: float
 
 
 @dataclass
 class Instances:
-    """Per-name counts of constructions and on_start calls, shared with the factories."""
+    """Per-name counts of constructions and on_start/on_stop calls, shared with the factories."""
 
     built: dict[str, int] = field(default_factory=dict)
     started: dict[str, int] = field(default_factory=dict)
@@ -77,8 +77,8 @@ class Instances:
         return make
 
 
-class Worker(aa.Actor):
-    """General-purpose test actor.
+class Worker(Behaviour):
+    """General-purpose test behaviour.
 
     Probe -> counts it, optionally forwards a transformed probe to ``forward_to`` and returns
     ``transform(body)``. ``Block`` parks it on a gate; ``Crash``/``Poison`` raise.
@@ -88,7 +88,7 @@ class Worker(aa.Actor):
         self,
         name: str = "worker",
         instances: Instances | None = None,
-        forward_to: Any = None,
+        forward_to: ActorHandle | None = None,
         transform: Callable[[Any], Any] | None = None,
         reply_probe: bool = False,
     ) -> None:
@@ -107,63 +107,58 @@ class Worker(aa.Actor):
         if self.instances is not None:
             self.instances.stopped[self.label] = self.instances.stopped.get(self.label, 0) + 1
 
-    @aa.handler(Probe)
-    async def on_probe(self, msg: Probe) -> Any:
+    async def receive(self, msg: Any) -> Any:
+        if isinstance(msg, Probe):
+            return await self._probe(msg)
+        if isinstance(msg, Block):
+            msg.gate.entered.set()
+            await msg.gate.release.wait()
+            return "released"
+        if isinstance(msg, Crash):
+            raise InjectedFailure(msg.reason)
+        if isinstance(msg, Poison):
+            raise InjectedFailure(f"poison message {msg.tag}")
+        if isinstance(msg, GetCount):
+            return self.count
+        if isinstance(msg, Fanout):
+            replies = await asyncio.gather(
+                *(
+                    w.ask(Probe(self.label, i, msg.body), timeout_s=msg.timeout_s)
+                    for i, w in enumerate(msg.workers)
+                )
+            )
+            return sum(replies)
+        raise TypeError(f"{self.label} has no handler for {type(msg).__name__}")
+
+    async def _probe(self, msg: Probe) -> Any:
         self.count += 1
         out = self.transform(msg.body) if self.transform is not None else msg.body
         if self.forward_to is not None:
             await self.forward_to.tell(Probe(self.label, msg.seq, out))
         return Probe(self.label, msg.seq, out) if self.reply_probe else out
 
-    @aa.handler(Block)
-    async def on_block(self, msg: Block) -> str:
-        msg.gate.entered.set()
-        await msg.gate.release.wait()
-        return "released"
 
-    @aa.handler(Crash)
-    async def on_crash(self, msg: Crash) -> None:
-        raise InjectedFailure(msg.reason)
-
-    @aa.handler(Poison)
-    async def on_poison(self, msg: Poison) -> None:
-        raise InjectedFailure(f"poison message {msg.tag}")
-
-    @aa.handler(GetCount)
-    async def on_get_count(self, msg: GetCount) -> int:
-        return self.count
-
-    @aa.handler(Fanout)
-    async def on_fanout(self, msg: Fanout) -> int:
-        replies = await asyncio.gather(
-            *(
-                w.ask(Probe(self.label, i, msg.body), timeout=msg.timeout)
-                for i, w in enumerate(msg.workers)
-            )
-        )
-        return sum(replies)
-
-
-class Watcher(aa.Actor):
+class Watcher(Behaviour):
     """Collects Terminated notices so the harness can see the registry's watch really fired."""
 
-    def __init__(self, sink: list[Any]) -> None:
+    def __init__(self, sink: list[Terminated]) -> None:
         self.sink = sink
 
-    @aa.handler(aa.Terminated)
-    async def on_terminated(self, msg: Any) -> None:
-        self.sink.append(msg)
+    async def receive(self, msg: Any) -> None:
+        if isinstance(msg, Terminated):
+            self.sink.append(msg)
 
 
-class Switch(aa.Actor):
+class Switch(Behaviour):
     """Conditional routing step: even bodies go one way, odd bodies the other."""
 
-    def __init__(self, even: Any, odd: Any) -> None:
+    def __init__(self, even: ActorHandle, odd: ActorHandle) -> None:
         self.even = even
         self.odd = odd
 
-    @aa.handler(Probe)
-    async def on_probe(self, msg: Probe) -> str:
+    async def receive(self, msg: Any) -> str:
+        if not isinstance(msg, Probe):
+            raise TypeError(f"switch has no handler for {type(msg).__name__}")
         branch = self.even if msg.body % 2 == 0 else self.odd
         await branch.tell(Probe("switch", msg.seq, msg.body))
         return "even" if branch is self.even else "odd"
