@@ -83,6 +83,8 @@ class RootSupervisor:
     # -- escalation ---------------------------------------------------------------------
     def _on_failure(self, ref: ActorRef, error: BaseException) -> None:
         name = ref.name or ""
+        # with an observer installed the runtime no longer logs failures itself: we do
+        log.warning("actor failed", extra={"actor": name or ref.label, "error": repr(error)})
         if name in self.specs:
             self.specs[name].last_error = repr(error.__cause__ or error)
         if not isinstance(error, Escalation) or name not in self.critical:
