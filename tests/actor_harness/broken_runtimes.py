@@ -199,6 +199,34 @@ class LifoInboxPykkaRuntime(PykkaRuntime):
     host = LifoInboxHost
 
 
+class LossyInbox(queue.Queue[Any]):
+    """Swallows one harness message in ``every`` (Pykka's own control messages pass)."""
+
+    every = 37
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._n = 0
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if type(item.message).__module__.startswith("alys_test_framework"):
+            self._n += 1
+            if self._n % self.every == 0:
+                return
+        super().put(item, block, timeout)
+
+
+class LossyInboxHost(PykkaHost):
+    @staticmethod
+    def _create_actor_inbox() -> Any:
+        return LossyInbox()
+
+
+class LossyInboxPykkaRuntime(PykkaRuntime):
+    name = "broken:pykka-inbox-drops"
+    host = LossyInboxHost
+
+
 #: broken target -> (methods that must FAIL, words the failure message must contain)
 EXPECTED: dict[type, dict[str, str]] = {
     ReorderingRuntime: {
@@ -249,5 +277,10 @@ EXPECTED: dict[type, dict[str, str]] = {
     LifoInboxPykkaRuntime: {
         "test_fifo_message_ordering": "FIFO ordering",
         "test_concurrent_ordering_verification": "per-sender FIFO ordering",
+    },
+    LossyInboxPykkaRuntime: {
+        "test_concurrent_message_processing": "zero message loss",
+        "test_direct_actor_messaging": "no message loss",
+        "test_concurrent_ordering_verification": "no message loss",
     },
 }

@@ -32,7 +32,10 @@ from pykka import ThreadingFuture
 
 from . import protocol as p
 
-_NOT_BOUNDED = "Pykka mailboxes are unbounded queues"
+_NOT_BOUNDED = (
+    "Pykka mailboxes are unbounded queues (a bounded inbox only blocks the sending thread: "
+    "no overflow policy, no refusal)"
+)
 
 
 class _BridgedFuture(ThreadingFuture[Any]):
