@@ -169,3 +169,20 @@ def test_alys_handles_keep_identity_and_translate_refusals() -> None:
             assert registry.lookup("rx") is None
 
     run(scenario())
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_shutdown_ends_an_actor_stuck_in_a_handler(runtime: str) -> None:
+    async def scenario() -> None:
+        s = ActorSession(runtime_named(runtime), 1)
+        async with s:
+            ref = await s.system.spawn(Worker, name="stuck")
+            gate = Gate()  # never released
+            await ref.tell(Block(gate))
+            await asyncio.wait_for(gate.entered.wait(), 5)
+            left = await s.shutdown_and_measure(timeout_s=0.2)
+            assert left.leaked == 0, (left.tasks, left.workers)
+            assert not ref.is_alive
+            assert s.monitor.current_state(ref) == "STOPPED"
+
+    run(scenario())

@@ -119,6 +119,7 @@ class _Cell:
         self.ended = asyncio.Event()
         self.ref: pykka.ActorRef[Any] | None = None
         self._pending: set[ConcurrentFuture[Any]] = set()
+        self._pending_lock = threading.Lock()  # the actor thread adds, the loop cancels
 
     # -- protocol handle ---------------------------------------------------------------
     @property
@@ -195,14 +196,19 @@ class _Cell:
     def on_thread(self, coro: Coroutine[Any, Any, Any]) -> Any:
         """Run ``coro`` on the event loop and wait for it (called from the actor thread)."""
         fut = asyncio.run_coroutine_threadsafe(coro, self._system.loop)
-        self._pending.add(fut)
+        with self._pending_lock:
+            self._pending.add(fut)
         try:
             return fut.result()
         finally:
-            self._pending.discard(fut)
+            with self._pending_lock:
+                self._pending.discard(fut)
 
     def cancel_pending(self) -> None:
-        for fut in list(self._pending):
+        """Cancel a handler still running at shutdown (Pykka has no kill of its own)."""
+        with self._pending_lock:
+            pending = list(self._pending)
+        for fut in pending:
             fut.cancel()
 
     # -- run on the loop, for the actor thread ---------------------------------------------
