@@ -2,11 +2,13 @@
 
 Rows (each with its baseline measured in the same run):
   engine_http      fcU(attrs) -> getPayload -> newPayload -> fcU(head) over HTTP + JWT
-  engine_checked   the same, every exchange validated against the OpenRPC schemas
+  engine_checked   the same, every exchange validated by the framework's Engine oracle
+                   (OpenRPC schemas + the spec codec's canonical re-encode)
   engine_inproc    baseline: the same state-machine calls in process (no HTTP, no JSON)
   htr_payload      hash_tree_root of a deneb ExecutionPayload (16 txs, 16 withdrawals)
   sha256_ssz       baseline: sha256 over the same payload's SSZ bytes
-  block_hash       RLP + keccak256 + two MPT roots for the same payload
+  block_hash       the node's RLP + keccak256 + two MPT roots for the same payload
+  oracle_hash      the framework's oracle (rlp + eth-hash) for the same payload, from JSON
 
     python benchmarks/lighthouse.py [--blocks 300]
 """
@@ -22,10 +24,11 @@ from alys_node.consensus import from_obj, hash_tree_root, serialize, to_obj
 from alys_node.engine import codec
 from alys_node.engine.blockhash import compute_block_hash
 from alys_node.engine.client import EngineClient
-from alys_node.engine.conformance import ExchangeChecker
 from alys_node.engine.driver import EngineDriver
 from alys_node.engine.server import EmbeddedExecutionEndpoint
 from alys_node.engine.state import ExecutionState, ForkSchedule
+from alys_test_framework.oracles.engine.blockhash import payload_block_hash
+from alys_test_framework.oracles.engine.conformance import ExchangeChecker
 
 SECRET = bytes(range(32))
 G = 1_700_000_000
@@ -35,7 +38,7 @@ async def engine_http(blocks: int, checked: bool) -> float:
     sched = ForkSchedule(genesis_time=G)
     async with EmbeddedExecutionEndpoint(SECRET, sched) as ep:
         client = EngineClient(ep.url, SECRET)
-        driver = EngineDriver(client, sched, ExchangeChecker(codec) if checked else None)
+        driver = EngineDriver(client, sched, ExchangeChecker() if checked else None)
         head = "0x" + ep.state.genesis_hash.hex()
         t = time.perf_counter()
         for n in range(1, blocks + 1):
@@ -115,6 +118,12 @@ def main() -> None:
     raw = serialize(p)
     sha = per_op_us(lambda: hashlib.sha256(raw).digest(), 2000)
     bh = per_op_us(lambda: compute_block_hash(p, b"\1" * 32), 300)
+    as_json = codec.encode_object("ExecutionPayloadV3", codec.payload_from_ssz(p))
+    ob = per_op_us(lambda: payload_block_hash(as_json, "0x" + "01" * 32), 300)
+    assert (
+        payload_block_hash(as_json, "0x" + "01" * 32)
+        == "0x" + compute_block_hash(p, b"\1" * 32).hex()
+    )
     print(f"{'case':<16}{'value':>14}  {'unit':<10}{'vs baseline':>12}")
     print(f"{'engine_inproc':<16}{inproc:>14.1f}  {'blocks/s':<10}{'1.00x':>12}")
     print(f"{'engine_http':<16}{http:>14.1f}  {'blocks/s':<10}{http / inproc:>11.2f}x")
@@ -122,6 +131,7 @@ def main() -> None:
     print(f"{'sha256_ssz':<16}{sha:>14.1f}  {'us/op':<10}{'1.00x':>12}")
     print(f"{'htr_payload':<16}{htr:>14.1f}  {'us/op':<10}{htr / sha:>11.1f}x")
     print(f"{'block_hash':<16}{bh:>14.1f}  {'us/op':<10}{bh / sha:>11.1f}x")
+    print(f"{'oracle_hash':<16}{ob:>14.1f}  {'us/op':<10}{ob / sha:>11.1f}x")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,4 @@
-"""Deliberately broken Lighthouse targets: each breaks exactly one compatibility property.
-
-Loaded by the tests with importlib under a unique module name (basenames must be unique).
-"""
+"""Deliberately broken Lighthouse targets: each breaks exactly one compatibility property."""
 
 from __future__ import annotations
 
@@ -13,7 +10,7 @@ from remerkleable.complex import Container
 from alys_node.engine.jwt_auth import JwtAuthError, bearer_token
 from alys_node.engine.server import EmbeddedExecutionEndpoint
 from alys_node.engine.state import ForkSchedule
-from alys_test_framework.targets.engine_target import ConsensusTypes, EngineCodec, EngineTarget
+from alys_test_framework.targets.engine import ConsensusTypes, EngineCodec, EngineTarget
 
 
 class DroppingCodec(EngineCodec):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -14,6 +15,8 @@ from alys_node.engine.jwt_auth import write_secret
 from alys_test_framework.config import TestConfig
 from alys_test_framework.harness.base import HarnessContext
 from alys_test_framework.harness.lighthouse import LighthouseCompatHarness
+from alys_test_framework.oracles.engine.blockhash import block_object_hash
+from alys_test_framework.oracles.engine.forks import schedule_for
 from alys_test_framework.results import TestStatus
 
 SECRET = bytes(range(32))
@@ -85,25 +88,102 @@ def test_lighthouse_endpoint_syncing_head_and_invalid_chain() -> None:
     assert fcu_invalid["payloadStatus"]["latestValidHash"] == genesis
 
 
-def test_lighthouse_external_endpoint_from_config(tmp_path: Path) -> None:
-    """engine_url + jwt_secret_file: the harness talks to that endpoint, not an embedded one."""
+class NoEthEndpoint(EmbeddedExecutionEndpoint):
+    """An Engine API endpoint that serves no eth_ methods (genesis not discoverable)."""
 
-    async def run():
+    def dispatch(self, msg: Any) -> dict[str, Any]:
+        if isinstance(msg, dict) and str(msg.get("method", "")).startswith("eth_"):
+            return {
+                "jsonrpc": "2.0",
+                "id": msg.get("id"),
+                "error": {"code": -32601, "message": "no"},
+            }
+        return super().dispatch(msg)
+
+
+def _external(tmp_path: Path, factory: Any = EmbeddedExecutionEndpoint, **extra: Any) -> Any:
+    """Run block production and the JWT test against ``factory`` configured as external."""
+
+    async def run() -> tuple[dict[str, Any], int]:
         secret = write_secret(tmp_path / "jwt.hex")
-        async with EmbeddedExecutionEndpoint(secret) as ep:
-            cfg = TestConfig.development()
-            lh = cfg.lighthouse.model_copy(
-                update={"engine_url": ep.url, "jwt_secret_file": tmp_path / "jwt.hex"}
-            )
+        cfg = TestConfig.development()
+        sched = schedule_for(cfg.lighthouse.capella_block, cfg.lighthouse.deneb_block)
+        node_sched = ForkSchedule(sched.capella_time, sched.deneb_time, sched.genesis_time)
+        async with factory(secret, node_sched) as ep:
+            update = {"engine_url": ep.url, "jwt_secret_file": tmp_path / "jwt.hex"}
+            if extra.get("genesis") == "from-endpoint":
+                update["genesis_block_hash"] = "0x" + ep.state.genesis_hash.hex()
+            elif "genesis" in extra:
+                update["genesis_block_hash"] = extra["genesis"]
+            lh = cfg.lighthouse.model_copy(update=update)
             ctx = HarnessContext(cfg.model_copy(update={"lighthouse": lh}), workdir=tmp_path)
             h = LighthouseCompatHarness(ctx)
             assert h.target.external
             results = await h.run_tests(only=["test_jwt_authentication", "test_block_production"])
-            return results, ep.requests
+            return {r.name: r for r in results}, ep.requests
 
-    results, served = asyncio.run(run())
-    by_name = {r.name: r for r in results}
+    return asyncio.run(run())
+
+
+def test_lighthouse_external_endpoint_from_config(tmp_path: Path) -> None:
+    """engine_url + jwt_secret_file: the harness talks to that endpoint, finds its genesis."""
+    by_name, served = _external(tmp_path)
     assert by_name["test_jwt_authentication"].status is TestStatus.PASSED
     assert served >= 8  # the external endpoint really served the auth cases
-    # without the external chain's genesis hash block production is skipped, never passed
-    assert by_name["test_block_production"].status is TestStatus.SKIPPED
+    production = by_name["test_block_production"]
+    assert production.status is TestStatus.PASSED, production.message
+    assert production.metrics["first_block_of_fork"] == {"bellatrix": 1, "capella": 10, "deneb": 20}
+
+
+def test_lighthouse_external_genesis_needs_config_when_not_served(tmp_path: Path) -> None:
+    """No eth_getBlockByNumber and no genesis_block_hash: one clear error, never a pass."""
+    by_name, _ = _external(tmp_path, NoEthEndpoint)
+    production = by_name["test_block_production"]
+    assert production.status is TestStatus.ERROR
+    assert "set lighthouse.genesis_block_hash" in production.message
+    by_name, _ = _external(tmp_path, NoEthEndpoint, genesis="from-endpoint")
+    assert by_name["test_block_production"].status is TestStatus.PASSED
+
+
+def test_lighthouse_external_genesis_must_agree(tmp_path: Path) -> None:
+    by_name, _ = _external(tmp_path, genesis="0x" + "ab" * 32)
+    production = by_name["test_block_production"]
+    assert production.status is TestStatus.ERROR
+    assert "differs from the client's block 0" in production.message
+
+
+def test_lighthouse_endpoint_v1_answers_invalid_block_hash() -> None:
+    """paris.md: newPayloadV1 with a wrong blockHash is INVALID_BLOCK_HASH; V2 on: INVALID."""
+
+    async def run() -> tuple[str, str]:
+        sched = ForkSchedule(genesis_time=100, capella_time=200, deneb_time=300)
+        async with EmbeddedExecutionEndpoint(SECRET, sched) as ep:
+            client = EngineClient(ep.url, SECRET)
+            driver = EngineDriver(client, sched)
+            genesis = "0x" + ep.state.genesis_hash.hex()
+            v1 = await driver.produce(genesis, 112, set_head=False)
+            bad_v1 = dict(v1.payload, blockHash="0x" + "5a" * 32)
+            st1 = await driver.new_payload(1, bad_v1, None)
+            await driver.forkchoice(v1.block_hash)
+            v2 = await driver.produce(v1.block_hash, 200, set_head=False)
+            st2 = await driver.new_payload(2, dict(v2.payload, blockHash="0x" + "5a" * 32), None)
+            await client.close()
+            return st1["status"], st2["status"]
+
+    assert asyncio.run(run()) == ("INVALID_BLOCK_HASH", "INVALID")
+
+
+def test_lighthouse_endpoint_serves_genesis_block() -> None:
+    """eth_getBlockByNumber on the Engine port (common.md): block 0 hashes to its own hash."""
+
+    async def run() -> tuple[Any, Any, str]:
+        async with EmbeddedExecutionEndpoint(SECRET) as ep:
+            client = EngineClient(ep.url, SECRET)
+            block = await client.call("eth_getBlockByNumber", ["0x0", False])
+            bad = await client.request("eth_getBlockByNumber", ["0x01", False])
+            await client.close()
+            return block, bad, "0x" + ep.state.genesis_hash.hex()
+
+    block, bad, genesis = asyncio.run(run())
+    assert block["hash"] == genesis == block_object_hash(block)
+    assert bad["error"]["code"] == -32602

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -15,11 +14,7 @@ from alys_test_framework.harness.registry import HarnessRegistry
 from alys_test_framework.phases import MigrationPhase
 from alys_test_framework.results import TestStatus
 
-_spec = importlib.util.spec_from_file_location(
-    "lighthouse_broken_targets", Path(__file__).with_name("broken_targets.py")
-)
-broken = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(broken)  # type: ignore[union-attr]
+from . import broken_targets as broken
 
 
 def _ctx(tmp_path: Path, **lighthouse: object) -> HarnessContext:

@@ -61,6 +61,15 @@ _ATTR_V2 = _ATTR_V1 + [("withdrawals", "withdrawals", ("list", "WithdrawalV1"))]
 _ATTR_V3 = _ATTR_V2 + [("parentBeaconBlockRoot", "parent_beacon_block_root", "hash32")]
 _PAYLOAD_V2 = _PAYLOAD_V1 + [("withdrawals", "withdrawals", ("list", "WithdrawalV1"))]
 
+
+def _status(*values: str) -> Shape:
+    return [
+        ("status", "status", ("enum", *values)),
+        ("latestValidHash", "latest_valid_hash", ("nullable", "hash32")),
+        ("validationError", "validation_error", ("optional", ("nullable", "string"))),
+    ]
+
+
 SHAPES: dict[str, Shape] = {
     "ExecutionPayloadV1": _PAYLOAD_V1,
     "ExecutionPayloadV2": _PAYLOAD_V2,
@@ -77,11 +86,9 @@ SHAPES: dict[str, Shape] = {
     "PayloadAttributesV3": _ATTR_V3,
     "PayloadAttributesV4": _ATTR_V3
     + [("slotNumber", "slot_number", "u64"), ("targetGasLimit", "target_gas_limit", "u64")],
-    "PayloadStatusV1": [
-        ("status", "status", ("enum", "VALID", "INVALID", "SYNCING", "ACCEPTED")),
-        ("latestValidHash", "latest_valid_hash", ("nullable", "hash32")),
-        ("validationError", "validation_error", ("optional", ("nullable", "string"))),
-    ],
+    # paris.md: newPayloadV1 may answer INVALID_BLOCK_HASH; shanghai.md drops it from V2 on
+    "PayloadStatusV1": _status("VALID", "INVALID", "SYNCING", "ACCEPTED", "INVALID_BLOCK_HASH"),
+    "PayloadStatusNoInvalidBlockHash": _status("VALID", "INVALID", "SYNCING", "ACCEPTED"),
     "ForkchoiceUpdatedResponseV1": [
         ("payloadStatus", "payload_status", "PayloadStatusV1"),
         ("payloadId", "payload_id", ("nullable", "bytes8")),
@@ -267,13 +274,13 @@ def _m(name: str, params: tuple[Any, ...], required: int, result: Any) -> Method
 
 _FCS = "ForkchoiceStateV1"
 _FCR = "ForkchoiceUpdatedResponseV1"
-_PS = "PayloadStatusV1"
+_PS = "PayloadStatusNoInvalidBlockHash"
 _BODIES = ("list", ("nullable", "ExecutionPayloadBodyV1"))
 METHODS: dict[str, MethodSpec] = {
     m.name: m
     for m in [
         _m("engine_exchangeCapabilities", (("list", "string"),), 1, ("list", "string")),
-        _m("engine_newPayloadV1", ("ExecutionPayloadV1",), 1, _PS),
+        _m("engine_newPayloadV1", ("ExecutionPayloadV1",), 1, "PayloadStatusV1"),
         _m(
             "engine_newPayloadV2",
             (("anyof", "ExecutionPayloadV2", "ExecutionPayloadV1"),),

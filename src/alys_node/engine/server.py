@@ -110,6 +110,8 @@ class EmbeddedExecutionEndpoint:
             rid = msg.get("id") if isinstance(msg, dict) else None
             return _rpc_error(rid, INVALID_REQUEST, "Invalid Request")
         rid, method = msg.get("id"), msg["method"]
+        if method in ("eth_getBlockByNumber", "eth_getBlockByHash"):
+            return self._eth_block(rid, method, msg.get("params", []))
         if method not in codec.METHODS:
             return _rpc_error(rid, METHOD_NOT_FOUND, f"Method not found: {method}")
         try:
@@ -122,6 +124,27 @@ class EmbeddedExecutionEndpoint:
             return {"jsonrpc": "2.0", "id": rid, "error": exc.to_json()}
         except Exception as exc:  # never a traceback on the wire
             return _rpc_error(rid, INTERNAL_ERROR, f"Internal error: {type(exc).__name__}")
+
+    def _eth_block(self, rid: Any, method: str, params: Any) -> dict[str, Any]:
+        """eth_getBlockByNumber / eth_getBlockByHash (header view; transactions as hashes)."""
+        st = self.state
+        try:
+            if not isinstance(params, list) or len(params) != 2:
+                raise ValueError("expected [block, fullTransactions]")
+            ref = params[0]
+            if method == "eth_getBlockByHash":
+                block = st.blocks.get(codec.decode("hash32", ref))
+                block = block if block is not None and block.status == "VALID" else None
+            elif ref in ("latest", "safe", "finalized"):
+                tag = {"latest": st.head, "safe": st.safe, "finalized": st.finalized}[ref]
+                block = st.blocks.get(tag)
+            elif ref == "earliest":
+                block = st.block_by_number(0)
+            else:
+                block = st.block_by_number(codec.decode("u64", ref))
+        except (codec.CodecError, ValueError) as exc:
+            return _rpc_error(rid, INVALID_PARAMS, f"Invalid params: {exc}")
+        return {"jsonrpc": "2.0", "id": rid, "result": st.block_object(block)}
 
     def encode_result(self, method: str, result: Any) -> Any:
         return codec.encode_result(method, result)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import codec
-from .blockhash import compute_block_hash
+from .blockhash import compute_block_hash, header_fields
 from .errors import (
     INVALID_FORKCHOICE_STATE,
     INVALID_PARAMS,
@@ -268,7 +268,9 @@ class ExecutionState:
         if known is not None and known.status == "VALID":
             return _status("VALID", block.hash)
         if not self.check_block_hash(block):
-            return _status("INVALID", None, "blockHash does not match the payload")
+            # paris.md: V1 answers INVALID_BLOCK_HASH; shanghai.md: V2 and later answer INVALID
+            status = "INVALID_BLOCK_HASH" if version == 1 else "INVALID"
+            return _status(status, None, "blockHash does not match the payload")
         if versioned_hashes:  # the embedded EL never includes blob transactions
             return _status("INVALID", None, "versioned hashes do not match blob transactions")
         parent = self.blocks.get(block.parent)
@@ -303,6 +305,34 @@ class ExecutionState:
             return None
         obj = codec.payload_from_ssz(block.payload)
         return {"transactions": obj["transactions"], "withdrawals": obj.get("withdrawals")}
+
+    def block_object(self, block: Block | None) -> dict[str, Any] | None:
+        """The eth_getBlockBy* view of a block (header fields, transaction hashes), as execution
+        clients serve it on the Engine API port (common.md lists the eth_ methods there)."""
+        if block is None:
+            return None
+        p = block.payload
+        header = header_fields(p, block.parent_beacon_block_root)
+        names = [
+            "parentHash", "sha3Uncles", "miner", "stateRoot", "transactionsRoot",
+            "receiptsRoot", "logsBloom", "difficulty", "number", "gasLimit", "gasUsed",
+            "timestamp", "extraData", "mixHash", "nonce", "baseFeePerGas", "withdrawalsRoot",
+            "blobGasUsed", "excessBlobGas", "parentBeaconBlockRoot",
+        ]  # fmt: skip
+        if "withdrawals" not in type(p).fields():
+            names.remove("withdrawalsRoot")
+        out: dict[str, Any] = {"hash": "0x" + block.hash.hex()}
+        for name, value in zip(names, header, strict=False):
+            out[name] = hex(value) if isinstance(value, int) else "0x" + bytes(value).hex()
+        out["transactions"] = ["0x" + keccak256(bytes(tx)).hex() for tx in p.transactions]
+        return out
+
+    def block_by_number(self, number: int | None) -> Block | None:
+        """Canonical block ``number`` (None = head)."""
+        chain = self.canonical_chain()
+        if number is None:
+            return chain[-1]
+        return chain[number] if 0 <= number < len(chain) else None
 
     def canonical_chain(self) -> list[Block]:
         out = []
