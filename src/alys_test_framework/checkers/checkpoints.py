@@ -29,18 +29,15 @@ def check_checkpoints(history: History, oracle: ChainOracle) -> list[Violation]:
         if not obs:
             continue
         reorgs = history.of_node(node, "reorg")
-        states = list(history.replay(node))
-        for ev in obs[:-1]:
-            st = None
-            for e, s in states:
-                if e["t"] > ev["t"]:
-                    break
-                st = s
-            if st is None:
+        last_obs = obs[-1]
+        st = None
+        for e, s in history.replay_with(node, "checkpoints"):
+            if e["kind"] != "checkpoints" or e is last_obs:
                 continue
-            near = [r for r in reorgs if abs(r["t"] - ev["t"]) < 1.0]
+            st = s
+            near = [r for r in reorgs if abs(r["t"] - e["t"]) < 1.0]
             low = min((int(r["ancestor"]) for r in near), default=None)
-            have = {c.height: c for c in _views(ev["checkpoints"])}
+            have = {c.height: c for c in _views(e["checkpoints"])}
             for h in range(ci, st.head + 1, ci):
                 if low is not None and h > low:
                     break

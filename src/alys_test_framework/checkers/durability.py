@@ -10,8 +10,11 @@ Rules:
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..oracles.chain import Violation
 from ..oracles.chain.encoding import hex_bytes
+from ..oracles.chain.fork_choice import switch_violations
 from .history import History
 
 
@@ -29,7 +32,7 @@ def _acknowledged(history: History) -> list[Violation]:
         for e, st in history.replay(node):
             if e["t"] < t_ack:
                 continue
-            if e["kind"] == "reorg" and int(e["ancestor"]) < height:
+            if e["kind"] == "reorg" and int(e["ancestor"]) < height and _legit(e):
                 replaced = True
             if replaced:
                 break
@@ -49,17 +52,24 @@ def _acknowledged(history: History) -> list[Violation]:
     return out
 
 
+def _legit(e: dict[str, Any]) -> bool:
+    """A reorg fork choice allows (F1/F2): only such a one may replace an acknowledged block."""
+    return not switch_violations(
+        int(e["old_height"]), hex_bytes(e["old_hash"]), int(e["new_height"]),
+        hex_bytes(e["new_hash"]), int(e["ancestor"]),
+    )  # fmt: skip
+
+
 def _restarts(history: History) -> list[Violation]:
     out: list[Violation] = []
     for node in history.nodes():
         best = -1
         best_hash = ""
         pending: float | None = None  # restart time awaiting its first head
-        chain_events = {id(e) for e in history.of_node(node, "head")}
         for e in history.of_node(node):
             if e["kind"] == "process" and e.get("action") in ("start", "restart") and best >= 0:
                 pending = e["t"]
-            elif e["kind"] == "head" and id(e) in chain_events:
+            elif e["kind"] == "head":
                 h = int(e["height"])
                 if pending is not None:
                     if h < best:

@@ -25,6 +25,8 @@ def check_fork_choice(history: History) -> list[Violation]:
                 restarted = restarted or e.get("action") in ("start", "restart", "kill", "stop")
                 continue
             if e["kind"] == "reorg":
+                if restarted and int(e["new_height"]) < int(e["old_height"]):
+                    continue  # a restart that lost blocks is D2's, not a fork switch
                 out += [
                     v.at(node)
                     for v in switch_violations(

@@ -126,9 +126,14 @@ class History:
         return self._parents.get(h)
 
     def replay(self, node: str) -> Iterator[tuple[Event, NodeState]]:
-        """The node's chain after each of its chain events (``block``/``head``/``reorg``)."""
+        """The node's chain after each of its chain events (``block``/``head``/``reorg``).
+        The state object is updated in place: read it during iteration, do not keep it."""
+        return self.replay_with(node)
+
+    def replay_with(self, node: str, *extra: str) -> Iterator[tuple[Event, NodeState]]:
+        """``replay``, also yielding the node's events of the ``extra`` kinds in order."""
         st = NodeState()
-        for e in self.of_node(node, "block", "head", "reorg"):
+        for e in self.of_node(node, "block", "head", "reorg", *extra):
             if e["kind"] == "block":
                 st.chain[int(e["height"])] = e["hash"]
             elif e["kind"] == "head":
