@@ -11,10 +11,11 @@ import dataclasses
 from typing import Any
 
 import pyblst
+from eth_typing import BLSPubkey, BLSSignature
 
 from alys_node.crypto import bls
 from alys_node.governance import GovernanceError, GovernanceLedger, Proposal
-from alys_test_framework.targets.governance_target import NodeGovernanceTarget
+from alys_test_framework.targets.governance.alys_node_target import NodeGovernanceTarget
 
 _G1 = pyblst.BlstP1Element.uncompress(bls.sk_to_pk((1).to_bytes(32, "big")))
 
@@ -36,6 +37,18 @@ class _ThresholdOffByOneLedger(GovernanceLedger):
 class _UnboundPayloadLedger(GovernanceLedger):
     def message_for(self, proposal: Proposal) -> bytes:
         return dataclasses.replace(proposal, payload=b"").digest()  # BUG: payload not signed
+
+
+class _UnboundEpochLedger(GovernanceLedger):
+    def message_for(self, proposal: Proposal) -> bytes:
+        return dataclasses.replace(proposal, epoch=0).digest()  # BUG: epoch not signed
+
+
+class _UnboundFederationLedger(GovernanceLedger):
+    def message_for(self, proposal: Proposal) -> bytes:
+        return dataclasses.replace(
+            proposal, federation_id="alys"
+        ).digest()  # BUG: fed id not signed
 
 
 class _DuplicateSignersLedger(GovernanceLedger):
@@ -129,10 +142,10 @@ class NoSubgroupCheckSuite(_Suite):
         from py_ecc.optimized_bls12_381 import FQ12, G1, final_exponentiate, neg, pairing
 
         try:
-            p, s = pubkey_to_G1(pk), signature_to_G2(sig)
+            p, s = pubkey_to_G1(BLSPubkey(pk)), signature_to_G2(BLSSignature(sig))
         except (ValueError, AssertionError):
             return False
-        h = hash_to_G2(message, dst, Ref.xmd_hash_function)
+        h = hash_to_G2(message, dst, Ref.xmd_hash_function)  # type: ignore[arg-type]
         ml = pairing(s, G1, final_exponentiate=False) * pairing(h, neg(p), final_exponentiate=False)
         return final_exponentiate(ml) == FQ12.one()
 
@@ -160,7 +173,7 @@ class NoSubgroupCheckSuite(_Suite):
 
         total = Z2
         for s in sigs:
-            total = add(total, signature_to_G2(bytes(s)))
+            total = add(total, signature_to_G2(BLSSignature(bytes(s))))
         return G2_to_signature(total)
 
     def aggregate_pubkeys(self, pks: Any) -> bytes:
@@ -171,7 +184,7 @@ class NoSubgroupCheckSuite(_Suite):
             raise ValueError("empty")
         total = Z1
         for pk in pks:
-            total = add(total, pubkey_to_G1(bytes(pk)))
+            total = add(total, pubkey_to_G1(BLSPubkey(bytes(pk))))
         return G1_to_pubkey(total)
 
 
@@ -194,6 +207,8 @@ BROKEN: dict[str, tuple[Any, dict[str, str]]] = {
             "test_insufficient_signatures": "threshold is enforced",
             "test_threshold_boundaries": "exactly t distinct member signatures",
             "test_property_threshold_enforcement": "threshold enforcement over random federations",
+            "test_property_collusion_threshold": "collusion approves only at the threshold",
+            "test_property_byzantine_signing": "Byzantine signers never count and are caught",
         },
     ),
     "unbound_payload": (
@@ -208,19 +223,40 @@ BROKEN: dict[str, tuple[Any, dict[str, str]]] = {
         {
             "test_duplicate_signer": "distinct signers",
             "test_property_threshold_enforcement": "threshold enforcement over random federations",
+            "test_property_collusion_threshold": "collusion approves only at the threshold",
         },
     ),
     "no_expiry_check": (
         lambda: _ledger_target("no_expiry_check", _NoExpiryLedger),
-        {"test_expired_proposal": "expired proposals are rejected"},
+        {
+            "test_expired_proposal": "expired proposals are rejected",
+            "test_property_byzantine_signing": "Byzantine signers never count and are caught",
+        },
     ),
     "replay_allowed": (
         lambda: _ledger_target("replay_allowed", _ReplayLedger),
-        {"test_happy_path": "execution happens exactly once", "test_replay": "replay protection"},
+        {
+            "test_happy_path": "execution happens exactly once",
+            "test_replay": "replay protection",
+            "test_property_approval_replay": "an approval holds only in its own federation and epoch",
+        },
     ),
     "no_double_sign_detection": (
         lambda: _ledger_target("no_double_sign_detection", _NoDoubleSignLedger),
-        {"test_double_signing_detected": "double signing is"},
+        {
+            "test_double_signing_detected": "double signing is",
+            "test_property_byzantine_signing": "Byzantine signers never count and are caught",
+        },
+    ),
+    # caught only by the generated replay attacks: no example-based test rewrites the epoch or
+    # the federation id of a replayed approval
+    "unbound_epoch": (
+        lambda: _ledger_target("unbound_epoch", _UnboundEpochLedger),
+        {"test_property_approval_replay": "an approval holds only in its own federation and epoch"},
+    ),
+    "unbound_federation": (
+        lambda: _ledger_target("unbound_federation", _UnboundFederationLedger),
+        {"test_property_approval_replay": "an approval holds only in its own federation and epoch"},
     ),
     "no_identity_check": (
         lambda: _crypto_target("no_identity_check", NoIdentityCheckSuite()),

@@ -1,28 +1,26 @@
 """The governance harness passes on the real node code and fails, naming the property, on
-every deliberately broken target."""
+every deliberately broken target; a failing property reports its shrunk counterexample."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alys_test_framework.config import TestConfig
 from alys_test_framework.harness.base import HarnessContext
 from alys_test_framework.harness.governance import GovernanceIntegrationHarness
-from alys_test_framework.results import TestStatus
+from alys_test_framework.results import TestResult, TestStatus
 
-_spec = importlib.util.spec_from_file_location(
-    "gov_broken_targets", Path(__file__).with_name("broken_targets.py")
-)
-broken = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(broken)  # type: ignore[union-attr]
+from .broken_targets import BROKEN
 
 
-def _run(target=None, only=None, tmp_path=None):  # noqa: ANN001, ANN202
-    async def go():
+def _run(
+    target: Any = None, only: list[str] | None = None, tmp_path: Path | None = None
+) -> tuple[list[TestResult], HarnessContext]:
+    async def go() -> tuple[list[TestResult], HarnessContext]:
         ctx = HarnessContext(TestConfig.development(), workdir=tmp_path or Path("."))
         h = GovernanceIntegrationHarness(ctx, target)
         assert await h.health_check()
@@ -35,23 +33,28 @@ def _run(target=None, only=None, tmp_path=None):  # noqa: ANN001, ANN202
     return asyncio.run(go())
 
 
-def test_real_target_passes_every_category(tmp_path) -> None:
+def test_real_target_passes_every_category(tmp_path: Path) -> None:
     results, ctx = _run(tmp_path=tmp_path)
     bad = [(r.name, r.status.value, r.message) for r in results if not r.passed]
     assert not bad
+    assert [r.category for r in results] == sorted(
+        (r.category for r in results), key=GovernanceIntegrationHarness.categories.index
+    )
     assert {r.category for r in results} == set(GovernanceIntegrationHarness.categories)
     agg = next(r for r in results if r.name == "test_aggregation_scaling")
     assert any(k.startswith("aggregate_") for k in agg.metrics)
-    assert (
-        any(e.type == "byzantine_evidence" for e in ctx.events.events)
-        if hasattr(ctx.events, "events")
-        else True
-    )
+    byz = [r for r in results if r.category == "byzantine_properties"]
+    cases = TestConfig.development().governance.byzantine_examples
+    assert byz and all(r.metrics["examples"] == cases for r in byz)
+    assert all("counterexample" not in r.metrics for r in byz)
+    events = getattr(ctx.events, "events", None)
+    if events is not None:
+        assert any(e.type == "byzantine_evidence" for e in events)
 
 
-@pytest.mark.parametrize("name", sorted(broken.BROKEN))
-def test_broken_target_is_reported_failed(name: str, tmp_path) -> None:
-    factory, expectations = broken.BROKEN[name]
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_target_is_reported_failed(name: str, tmp_path: Path) -> None:
+    factory, expectations = BROKEN[name]
     results, _ = _run(factory(), only=list(expectations), tmp_path=tmp_path)
     by_name = {r.name: r for r in results}
     assert set(by_name) == set(expectations)
@@ -59,3 +62,7 @@ def test_broken_target_is_reported_failed(name: str, tmp_path) -> None:
         r = by_name[test]
         assert r.status is TestStatus.FAILED, f"{name}/{test}: {r.status.value} {r.message}"
         assert prop in r.message, f"{name}/{test}: {r.message}"
+        if test.startswith("test_property_"):  # a property names the case it shrank to
+            assert r.metrics.get("counterexample"), f"{name}/{test}: {r.metrics}"
+            assert "shrunk counterexample" in r.message
+            assert str(r.metrics.get("reproduce_failure", "")).startswith("@reproduce_failure(")

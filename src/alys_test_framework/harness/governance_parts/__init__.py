@@ -1,1 +1,0 @@
-"""Test groups of GovernanceIntegrationHarness (one concept per module)."""
