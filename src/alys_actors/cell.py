@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _S = LifecycleState
 _FAIRNESS = 512  # messages handled before the loop yields to other tasks
 _CRITICAL = Priority.CRITICAL
+_NO_COUNTS: list[int] = []
 
 
 class ActorCell:
@@ -92,6 +93,7 @@ class ActorCell:
             raise ActorStartError(f"actor {self.label} failed to start: {e!r}") from e
         finally:
             self._busy.set_result(None)
+            self._busy = None  # a done future kept per idle actor is only garbage to track
         if self._state is not _S.STARTING:  # stopped or killed while on_start ran
             raise ActorStopped(f"actor {self.label} was stopped while starting")
         self._set_state(_S.RUNNING, "started")
@@ -114,7 +116,6 @@ class ActorCell:
         q0, q1, q2, q3 = mb._queues if inline else (None, None, None, None)
         putters = mb._putters if inline else None
         stats = self.stats
-        counts = stats.handler_latency.counts
         system = self.system
         hooks = system._hooks
         inst = self._instance
@@ -127,6 +128,12 @@ class ActorCell:
         empty = EMPTY
         fairness = _FAIRNESS
         n = 0
+        if not mb._size and not (self._halt or self._draining):
+            await mb.wait_nonempty()  # an actor that never gets mail never allocates a histogram
+        if not mb._size and (self._halt or self._draining):
+            counts = _NO_COUNTS  # leaving without a message: nothing will be recorded
+        else:
+            counts = stats.handler_latency.counts
         # One clock read per message: the latency of a message runs from the moment the loop
         # was ready for it (end of the previous message, or wake-up) to the end of its handler.
         t0 = clock()
@@ -314,6 +321,7 @@ class ActorCell:
             return False
         finally:
             self._busy.set_result(None)
+            self._busy = None
         if self._state is not _S.RECOVERING:  # stopped or killed during the restart
             return False
         self.stats.restarts += 1
@@ -373,6 +381,43 @@ class ActorCell:
             except Exception as e:  # on_stop errors are reported, the stop still completes
                 self.system._notify_failure(self, e)
         self._finish(reason)
+
+    def _stop_if_idle(self, reason: str) -> asyncio.Task | None:
+        """Stop at once, without a loop round trip, if nothing can observe the difference.
+
+        Why: a graceful stop awaits the message loop's exit and an on_stop with a timeout,
+        several event-loop iterations per actor; stopping 100,000 idle actors one by one took
+        8-9 s. An actor qualifies only when its loop is parked on an empty mailbox, nothing is
+        starting or stopping it, and on_stop is the default no-op: then the lifecycle
+        observers see exactly the transitions of a graceful stop. Returns the loop task (which
+        ends on its next wake-up) for the caller to await, or None if the actor does not
+        qualify and needs the ordinary ``_stop``.
+        """
+        from .actor import Actor
+
+        mb = self._mailbox
+        task = self._task
+        getter = mb._getter
+        if (
+            self._state is not _S.RUNNING
+            or type(mb).close is not Mailbox.close
+            or mb._size
+            or task is None
+            or task.done()
+            or getter is None
+            or getter.done()
+            or self._busy is not None
+            or self._stopping is not None
+            or type(self._instance).on_stop is not Actor.on_stop
+        ):
+            return None
+        self._accepting = False
+        self._draining = True
+        mb.close()  # wakes the parked loop, which sees an empty mailbox while draining and ends
+        self._set_state(_S.STOPPING, reason)
+        self._task = None
+        self._finish(reason)
+        return task
 
     async def _stop_children(self, reason: str, timeout: float) -> None:  # noqa: ASYNC109
         """Overridden by SupervisorRef; plain actors have no children."""

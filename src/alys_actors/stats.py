@@ -7,6 +7,7 @@ would be more precise but costs about a microsecond per record.
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,12 +53,23 @@ class LatencyHistogram:
     Only bucket counts are kept (the actor loop increments them inline), so count, mean and max
     are derived from the buckets: max and percentiles report the bucket's upper bound, never less
     than the true value, within ~12%.
+
+    The buckets are an ``array('Q')`` allocated on first use: an idle actor carries none (4 KiB
+    saved per actor), and an array is not tracked by the garbage collector, whose full passes
+    over 520-slot lists per actor made spawning 100,000 actors superlinear.
     """
 
-    __slots__ = ("counts",)
+    __slots__ = ("_counts",)
 
     def __init__(self) -> None:
-        self.counts = [0] * _NB
+        self._counts: array[int] | None = None
+
+    @property
+    def counts(self) -> array[int]:
+        c = self._counts
+        if c is None:
+            c = self._counts = array("Q", bytes(8 * _NB))
+        return c
 
     def record_ns(self, ns: int) -> None:
         self.counts[_bucket(ns if ns > 0 else 0)] += 1
@@ -67,7 +79,7 @@ class LatencyHistogram:
 
     @property
     def count(self) -> int:
-        return sum(self.counts)
+        return sum(self._counts) if self._counts is not None else 0
 
     def percentile(self, p: float) -> float:
         """Value (seconds) at or below which p percent of recorded durations fall; 0 if empty."""
@@ -99,13 +111,15 @@ class LatencyHistogram:
 
     @property
     def max(self) -> float:
+        if self._counts is None:
+            return 0.0
         for idx in range(_NB - 1, -1, -1):
             if self.counts[idx]:
                 return _bucket_upper(idx) / 1e9
         return 0.0
 
     def reset(self) -> None:
-        self.counts[:] = [0] * _NB
+        self._counts = None
 
 
 class ActorStats:

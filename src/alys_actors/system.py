@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 import random
@@ -198,6 +199,32 @@ class ActorSystem:
         await self._register_and_start(ref)
         return ref
 
+    async def spawn_many(
+        self,
+        factory: type[Actor] | Callable[[], Actor],
+        count: int,
+        *,
+        mailbox: MailboxConfig | None = None,
+        tags: Iterable[str] = (),
+    ) -> list[ActorRef]:
+        """Spawn ``count`` unnamed actors under the root guardian, in order.
+
+        Why a batch call: CPython's cyclic collector makes repeated full passes over the heap
+        while millions of long-lived objects appear, so N one-by-one spawns cost more per actor
+        the larger N gets (measured 30 us each at 1,000, 76 us at 100,000). A spawn allocates
+        nothing that is garbage, so the batch pauses the collector while it allocates and
+        restores it afterwards (also on error); the one full pass that follows is linear.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"count must be a non-negative integer, got {count!r}")
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return [await self.spawn(factory, mailbox=mailbox, tags=tags) for _ in range(count)]
+        finally:
+            if was_enabled:
+                gc.enable()
+
     async def spawn_supervisor(
         self,
         children: list[ChildSpec],
@@ -262,8 +289,18 @@ class ActorSystem:
         self._closed = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        ended: list[asyncio.Task] = []
         for ref in reversed(list(self._top.values())):
-            await ref._stop("system shutdown", max(0.01, deadline - loop.time()))
+            task = ref._stop_if_idle("system shutdown") if type(ref) is ActorRef else None
+            if task is not None:
+                ended.append(task)
+            else:
+                await ref._stop("system shutdown", max(0.01, deadline - loop.time()))
+        if ended:  # idle loops end on their next wake-up, normally within one loop iteration
+            await asyncio.sleep(0)
+            rest = [t for t in ended if not t.done()]
+            if rest:
+                await asyncio.wait(rest, timeout=max(0.01, deadline - loop.time()))
         if self._root is not None:
             await self._root._stop("system shutdown", max(0.01, deadline - loop.time()))
         for ref in reversed(list(self._live.values())):

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from alys_actors import Actor, ActorRef, ActorSystem, LifecycleState, handler
+from alys_test_framework.waiting import wait_until as _wait_until
 
 
 def run(coro: Awaitable[Any], timeout: float = 30.0) -> Any:
@@ -18,14 +19,9 @@ def run(coro: Awaitable[Any], timeout: float = 30.0) -> Any:
     return asyncio.run(guarded())
 
 
-async def wait_until(pred: Callable[[], bool], timeout: float = 3.0, what: str = "") -> None:  # noqa: ASYNC109
-    """Poll a real condition; fail naming it when it does not become true in time."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not pred():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or pred}")
-        await asyncio.sleep(0.002)
+async def wait_until(pred: Callable[[], bool], timeout_s: float = 3.0, what: str = "") -> None:
+    """The framework's wait_until with a short poll: these conditions change within microseconds."""
+    await _wait_until(pred, timeout_s, what or repr(pred), poll_s=0.002)
 
 
 class Get:

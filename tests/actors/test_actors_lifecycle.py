@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from actors_kit import Block, Fail, Get, Recorder, Transitions, run, wait_until
 
 from alys_actors import (
     TRANSITIONS,
@@ -28,6 +27,8 @@ from alys_actors import (
     UnhandledMessage,
     handler,
 )
+
+from .actors_kit import Block, Fail, Get, Recorder, Transitions, run, wait_until
 
 S = LifecycleState
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from actors_kit import Block, Get, Recorder, run, wait_until
 
 from alys_actors import (
     ActorSystem,
@@ -15,6 +14,8 @@ from alys_actors import (
     OverflowPolicy,
     Priority,
 )
+
+from .actors_kit import Block, Get, Recorder, run, wait_until
 
 P = Priority
 

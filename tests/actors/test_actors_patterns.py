@@ -7,7 +7,6 @@ import random
 from collections import Counter
 
 import pytest
-from actors_kit import Block, Get, Recorder, run, wait_until
 
 from alys_actors import (
     Actor,
@@ -23,6 +22,8 @@ from alys_actors import (
     handler,
     request,
 )
+
+from .actors_kit import Block, Get, Recorder, run, wait_until
 
 
 class Add(Actor):

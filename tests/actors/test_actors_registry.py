@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from actors_kit import Fail, Get, Recorder, run, wait_until
 
 from alys_actors import ActorSystem, DuplicateName, Registry, Terminated
+
+from .actors_kit import Fail, Get, Recorder, run, wait_until
 
 
 def test_register_lookup_services_and_auto_deregistration() -> None:

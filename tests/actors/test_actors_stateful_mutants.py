@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
-from test_actors_stateful import ActorRuntimeMachine
 
 from alys_actors import mailbox as mbox
 from alys_actors import supervision
+
+from .test_actors_stateful import ActorRuntimeMachine
 
 _orig_overflow = mbox.Mailbox._overflow
 

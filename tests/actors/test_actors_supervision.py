@@ -6,7 +6,6 @@ import random
 import time
 
 import pytest
-from actors_kit import Fail, Get, Recorder, Transitions, run, wait_until
 
 from alys_actors import (
     Actor,
@@ -21,6 +20,8 @@ from alys_actors import (
     SupervisorRef,
     handler,
 )
+
+from .actors_kit import Fail, Get, Recorder, Transitions, run, wait_until
 
 S = LifecycleState
 
