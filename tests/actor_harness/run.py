@@ -1,16 +1,16 @@
-"""Run the actor harness through its lifecycle (until alys_test_framework.testing has one)."""
+"""The actor harness driven by the framework's one ``run_harness``, plus the actor-only check
+that no runtime thread (Pykka runs one per actor) outlives the run."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 from alys_test_framework.config import TestConfig
 from alys_test_framework.events import EventLog
 from alys_test_framework.harness.actor import ActorTestHarness
-from alys_test_framework.harness.base import HarnessContext
 from alys_test_framework.results import TestResult
 from alys_test_framework.targets.actor_runtime import ActorRuntime
+from alys_test_framework.testing import run_harness
 
 
 def short_timeouts() -> TestConfig:
@@ -25,19 +25,9 @@ def short_timeouts() -> TestConfig:
 def run_actor_harness(
     config: TestConfig, target: ActorRuntime | None = None, only: list[str] | None = None
 ) -> tuple[list[TestResult], EventLog]:
-    """initialize, run, shutdown; then no actor thread may be left running."""
     events = EventLog()
-    harness = ActorTestHarness(HarnessContext(config, events=events), target)
-
-    async def go() -> list[TestResult]:
-        await harness.initialize()
-        try:
-            return await harness.run_tests(only=only)
-        finally:
-            await harness.shutdown()
-
     before = set(threading.enumerate())
-    results = asyncio.run(go())
+    results = run_harness(ActorTestHarness, config, target=target, only=only, events=events)
     left = [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
     assert not left, f"actor threads left running: {left}"
     return results, events
