@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import ActorError, ActorKilled, ActorStartError, ActorStopped
 from .lifecycle import TRANSITIONS, LifecycleState
@@ -19,13 +19,14 @@ from .stats import _BUCKET_LUT, ActorStats
 
 if TYPE_CHECKING:
     from .actor import Actor
+    from .ref import ActorRef
     from .supervision import ChildKind
     from .system import ActorSystem
 
 _S = LifecycleState
 _FAIRNESS = 512  # messages handled before the loop yields to other tasks
 _CRITICAL = Priority.CRITICAL
-_NO_COUNTS: list[int] = []
+_NO_COUNTS: Any = ()  # never indexed: the loop exits before recording anything
 
 
 class ActorCell:
@@ -52,6 +53,10 @@ class ActorCell:
     _stopping: asyncio.Future | None
     _busy: asyncio.Future | None
 
+    def _me(self) -> ActorRef:
+        """This cell as the ActorRef it always is (cells are only created as refs)."""
+        return cast("ActorRef", self)
+
     @property
     def label(self) -> str:
         return f"'{self.name}' (#{self.id})" if self.name else f"#{self.id}"
@@ -67,10 +72,10 @@ class ActorCell:
             )
         self._state = new
         if not self._internal:
-            self.system._notify_lifecycle(self, old, new, reason)
+            self.system._notify_lifecycle(self._me(), old, new, reason)
 
     def _bind(self, instance: Actor) -> None:
-        instance.ref = self
+        instance.ref = self._me()
         instance.system = self.system
         self._instance = instance
 
@@ -85,7 +90,7 @@ class ActorCell:
             self.stats.failures += 1
             if self._state is _S.STARTING:
                 self._set_state(_S.FAILED, f"on_start raised {e!r}")
-            self.system._notify_failure(self, e)
+            self.system._notify_failure(self._me(), e)
             self._accepting = False
             self._mailbox.close()
             self._dead_letter_rest("actor_stopped")
@@ -118,6 +123,7 @@ class ActorCell:
         stats = self.stats
         system = self.system
         hooks = system._hooks
+        me = self._me()
         inst = self._instance
         direct = inst._uses_default_receive()
         resolve = inst._resolve
@@ -168,7 +174,7 @@ class ActorCell:
                     continue
             msg, fut, prio = env
             if hooks:
-                system._run_hooks("dequeued", self, msg, prio)
+                system._run_hooks("dequeued", me, msg, prio)
             try:
                 if direct:
                     fn, is_async = cache.get(type(msg)) or resolve(type(msg))
@@ -189,12 +195,12 @@ class ActorCell:
                 if fut is not None and not fut.done():
                     fut.set_exception(e)
                 if hooks:
-                    system._run_hooks("processed", self, msg, prio)
+                    system._run_hooks("processed", me, msg, prio)
                 if self._state is _S.RUNNING and self._accepting and not self._halt:
                     self._task = None
                     self._fail(e, f"handler for {type(msg).__name__} raised {e!r}")
                     return
-                system._notify_failure(self, e)  # already stopping: report, keep draining
+                system._notify_failure(self._me(), e)  # already stopping: report, keep draining
                 continue
             t1 = clock()
             d = t1 - t0
@@ -208,7 +214,7 @@ class ActorCell:
             if fut is not None and not fut.done():
                 fut.set_result(r)
             if hooks:
-                system._run_hooks("processed", self, msg, prio)
+                system._run_hooks("processed", me, msg, prio)
             if self._halt:
                 break
             n += 1
@@ -228,12 +234,12 @@ class ActorCell:
     def _fail(self, error: BaseException, reason: str) -> None:
         """Enter FAILED, tell observers, hand the failure to the parent supervisor."""
         self._set_state(_S.FAILED, reason)
-        self.system._notify_failure(self, error)
+        self.system._notify_failure(self._me(), error)
         parent = self._parent
         if parent is not None:
             from .supervision import ChildFailed
 
-            parent._post_internal(ChildFailed(self, error, self._incarnation))
+            parent._post_internal(ChildFailed(self._me(), error, self._incarnation))
 
     def _post_internal(self, msg: Any) -> None:
         """Deliver a runtime message (never dropped; ignored once this actor is stopping)."""
@@ -262,7 +268,7 @@ class ActorCell:
             and self._accepting
         ):
             self._set_state(_S.STOPPING, "normal exit (permanent child: supervisor decides)")
-            parent._post_internal(ChildExited(self, self._incarnation))
+            parent._post_internal(ChildExited(self._me(), self._incarnation))
             return
         await self._stop("normal exit")
 
@@ -299,7 +305,7 @@ class ActorCell:
         try:
             await self._instance.pre_restart(error)
         except Exception as e:  # reported, but the restart goes on: the old one is gone
-            self.system._notify_failure(self, e)
+            self.system._notify_failure(self._me(), e)
         return True
 
     async def _bring_up(self, error: BaseException) -> bool:
@@ -317,7 +323,7 @@ class ActorCell:
             if self._state is _S.RECOVERING:
                 self._fail(e, f"restart failed: {e!r}")
             else:
-                self.system._notify_failure(self, e)
+                self.system._notify_failure(self._me(), e)
             return False
         finally:
             self._busy.set_result(None)
@@ -379,7 +385,7 @@ class ActorCell:
                     self._instance.on_stop(), timeout=max(0.001, deadline - loop.time())
                 )
             except Exception as e:  # on_stop errors are reported, the stop still completes
-                self.system._notify_failure(self, e)
+                self.system._notify_failure(self._me(), e)
         self._finish(reason)
 
     def _stop_if_idle(self, reason: str) -> asyncio.Task | None:
@@ -452,7 +458,7 @@ class ActorCell:
         for env, prio in leftovers:
             msg, fut, _ = env if isinstance(env, tuple) and len(env) == 3 else (env, None, prio)
             self.stats.dropped += 1
-            dl.publish(msg, self, reason, prio)
+            dl.publish(msg, self._me(), reason, prio)
             if fut is not None and not fut.done():
                 fut.set_exception(
                     ActorStopped(f"actor {self.label} stopped before handling {type(msg).__name__}")
@@ -462,4 +468,4 @@ class ActorCell:
         self._accepting = False
         if self._state is not _S.STOPPED:
             self._set_state(_S.STOPPED, reason)
-        self.system._on_terminated(self, reason)
+        self.system._on_terminated(self._me(), reason)

@@ -102,7 +102,7 @@ class LatencyHistogram:
         total = self.count
         if not total:
             return 0.0
-        acc = 0
+        acc = 0.0
         for idx, c in enumerate(self.counts):
             if c:
                 lo = _bucket_lower(idx)
