@@ -39,8 +39,8 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 
 def configured_runtime(ctx: HarnessContext) -> ActorRuntime:
-    """The runtime named by ``actor_system.runtime`` (alys_actors when the field is absent)."""
-    return runtime_named(getattr(ctx.config.actor_system, "runtime", "alys_actors"))
+    """The runtime named by ``actor_system.runtime`` (alys_actors unless configured)."""
+    return runtime_named(ctx.config.actor_system.runtime)
 
 
 class ActorHarnessBase(BaseHarness):
