@@ -224,7 +224,7 @@ class ApiCompatibility(LighthouseBase):
                 after_status = str(exc)
             expect(
                 out,
-                spec.COMMON_ERRORS,
+                spec.PARIS_NEW_PAYLOAD,
                 after_status == "VALID",
                 "after the refused requests the head still builds a VALID block",
                 after_status,

@@ -122,6 +122,7 @@ class ConsensusIntegration(LighthouseBase):
                 block_p50_ms=_percentile_ms(latencies, 0.5),
                 block_p99_ms=_percentile_ms(latencies, 0.99),
                 first_block_of_fork=seen.first,
+                last_block_hash=head,  # lets a reader walk the produced chain back on the client
             )
             expect(
                 out,

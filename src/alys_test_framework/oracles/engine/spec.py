@@ -11,7 +11,7 @@ COMMON_ERRORS = "common.md#errors"
 COMMON_AUTH = "authentication.md#jwt-claims"
 COMMON_CAPABILITIES = "common.md#engine_exchangecapabilities"
 PARIS_PAYLOAD = "paris.md#executionpayloadv1"
-PARIS_BLOCK_HASH = "paris.md#payload-validation"
+PARIS_BLOCK_HASH = "paris.md#engine_newpayloadv1"  # step 2: blockHash = Keccak256(RLP(header))
 PARIS_NEW_PAYLOAD = "paris.md#engine_newpayloadv1"
 PARIS_FORKCHOICE = "paris.md#engine_forkchoiceupdatedv1"
 PARIS_GET_PAYLOAD = "paris.md#engine_getpayloadv1"
