@@ -245,6 +245,85 @@ def replay(events: Annotated[Path, typer.Argument(help="events.jsonl of a run")]
     sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
 
+@app.command()
+def report(
+    report_dir: Annotated[Path, typer.Argument(help="A run's report directory")],
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+) -> None:
+    """Rebuild DIR/report.html from DIR/report.json (and the run history, for trends)."""
+    from .reporting import history_path, write_html_report
+
+    if not (report_dir / "report.json").is_file():
+        _fail(f"{report_dir}: no report.json in this directory")
+    cfg = _load_config(config, None, None)
+    try:
+        path = write_html_report(report_dir, history_path(cfg), cfg.reporting.trend_runs)
+    except (ValueError, KeyError, TypeError) as exc:
+        _fail(f"{report_dir / 'report.json'}: not an alys-test report: {exc}")
+    except OSError as exc:
+        _fail(f"{report_dir}: cannot write report.html: {exc.strerror or exc}")
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def history(
+    last: Annotated[int, typer.Option("--last", min=1, help="Show the last N runs")] = 20,
+    test: Annotated[
+        str | None, typer.Option("--test", help="One test's results (name or harness.name)")
+    ] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="History database file")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+) -> None:
+    """List recorded runs (or one test across runs) and flag flaky tests."""
+    from .reporting import history_path
+    from .reporting.history import HistoryError, HistoryStore
+
+    path = db or history_path(_load_config(config, None, None))
+    if not path.exists():
+        _fail(f"{path}: no run history yet (runs are recorded when they write reports)")
+    try:
+        with HistoryStore(path) as store:
+            rows = store.test_history(test, last) if test else store.runs(last)
+            flaky = store.flaky(last * 5)
+    except HistoryError as exc:
+        _fail(str(exc))
+    if as_json:
+        doc = {"rows": rows, "flaky": [f.to_dict() for f in flaky]}
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+        return
+    flaky_names = {f.test for f in flaky}
+    if test:
+        table = Table(title=f"{test}: last {len(rows)} results")
+        for col in ("run", "status", "secs", "commit", "flaky", "message"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(
+                r["run_id"],
+                r["status"],
+                f"{r['duration_s']:.2f}",
+                r["commit_sha"][:10],
+                "yes" if f"{r['harness']}.{r['name']}" in flaky_names else "",
+                _short(r["message"], 60),
+            )
+    else:
+        table = Table(title=f"last {len(rows)} runs ({path})")
+        for col in ("run", "status", "tests", "pass", "fail", "err", "skip", "unsup", "secs"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(
+                r["id"],
+                r["status"],
+                *(str(r[k]) for k in ("tests_total", "passed", "failed", "errors", "skipped")),
+                str(r["unsupported"]),
+                f"{r['duration_s']:.1f}",
+            )
+    console.print(table)
+    for f in flaky:
+        seen = ", ".join(f"{s} x{len(ids)}" for s, ids in f.statuses.items())
+        console.print(f"[yellow]flaky[/yellow] {f.test} at {f.commit[:10]}: {seen}")
+
+
 @baseline_app.command("save")
 def baseline_save(
     report: Annotated[Path, typer.Argument(help="report.json of a run")],

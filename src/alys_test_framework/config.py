@@ -46,6 +46,10 @@ class NetworkConfig(_Section):
         default_factory=lambda: ["{python}", "-m", "alys_node"],
         description="command template for a node process; {python} is this interpreter",
     )
+    node_profile: Literal["reference", "alys"] = Field(
+        "reference",
+        description="node profile: CLI flags, ready line, RPC and metrics names of the node binary",
+    )
 
 
 class ActorSystemConfig(_Section):
@@ -60,6 +64,9 @@ class ActorSystemConfig(_Section):
     actor_count: int = Field(100, gt=0, description="actors spawned by scale tests")
     message_count: int = Field(10_000, gt=0, description="messages sent by load tests")
     load_balance_tolerance: float = Field(0.10, gt=0, le=1)
+    runtime: Literal["alys_actors", "pykka"] = Field(
+        "alys_actors", description="actor runtime the ActorCore harness is pointed at"
+    )
 
 
 class SyncConfig(_Section):
@@ -69,6 +76,13 @@ class SyncConfig(_Section):
     timeout_s: float = Field(300.0, gt=0)
     block_rate: float = Field(100.0, gt=0, description="blocks per second produced in dev mode")
     parallel_sources: int = Field(3, gt=0)
+    stall_s: float = Field(
+        15.0, gt=0, description="a wait for progress fails after this long still"
+    )
+    scenario_height: int = Field(
+        2_000, gt=0, description="blocks of the resilience/checkpoint/byzantine/parallel chains"
+    )
+    template_cache: bool = Field(True, description="keep template chains between runs")
 
 
 class PerformanceConfig(_Section):
@@ -106,6 +120,22 @@ class LighthouseConfig(_Section):
     deneb_block: int = Field(60, ge=0)
 
 
+class ReportingConfig(_Section):
+    html: bool = Field(True, description="write report.html beside report.json")
+    history: bool = Field(True, description="record every reported run in the history database")
+    history_db: Path | None = Field(
+        None, description="SQLite run history; unset = $XDG_DATA_HOME/alys-test/history.sqlite"
+    )
+    trend_runs: int = Field(20, gt=0, description="earlier runs drawn in the report's trends")
+    coverage_threshold_pct: float = Field(
+        80.0, ge=0, le=100, description="line coverage of the targets the coverage gate requires"
+    )
+    coverage_source: list[str] = Field(
+        default_factory=lambda: ["alys_node", "alys_actors"],
+        description="packages whose line coverage is measured when coverage_enabled",
+    )
+
+
 class TestConfig(_Section):
     """The whole run's configuration. Construct via a preset, ``from_toml`` or ``load``."""
 
@@ -130,6 +160,7 @@ class TestConfig(_Section):
     chaos: ChaosConfig = Field(default_factory=ChaosConfig)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     lighthouse: LighthouseConfig = Field(default_factory=LighthouseConfig)
+    reporting: ReportingConfig = Field(default_factory=ReportingConfig)
 
     # -- presets -------------------------------------------------------------------------
     @classmethod

@@ -23,7 +23,7 @@ from .harness.base import HarnessContext, TestHarness
 from .harness.registry import HarnessRegistry, load_registry
 from .metrics import ExecutionMetrics, PerformanceMetrics, ResourceSampler
 from .phases import PHASE_ORDER, MigrationPhase
-from .reporting import write_reports
+from .reporting import finish_reports, write_reports
 from .results import (
     PhaseResult,
     PhaseStatus,
@@ -118,6 +118,7 @@ class MigrationTestFramework:
             )
         self.events.emit("run_finished", "framework", run_id=self.run_id, summary=result.summary())
         self._write_reports(result)
+        self._finish_reports()
         return result
 
     def collect_metrics(self) -> dict[str, Any]:
@@ -337,7 +338,16 @@ class MigrationTestFramework:
     def _write_reports(self, result: RunResult) -> None:
         if self.report_dir is None:
             return
-        write_reports(result, self.report_dir)
+        write_reports(result, self.report_dir, html=self.config.reporting.html)
+
+    def _finish_reports(self) -> None:
+        """History and the trend-aware report.html; a broken history never fails the run."""
+        if self.report_dir is None:
+            return
+        try:
+            finish_reports(self.report_dir, self.config)
+        except Exception as exc:
+            self.events.emit("history_failed", "framework", error=f"{type(exc).__name__}: {exc}")
 
 
 def _safe_metrics(harness: TestHarness) -> dict[str, Any]:

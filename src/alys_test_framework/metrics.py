@@ -61,9 +61,15 @@ class ResourceMetrics:
     peak_children: int = 0
     io_read_bytes: int = 0
     io_write_bytes: int = 0
+    # (unix time, RSS MiB, CPU %, children RSS MiB, threads) per kept sample: the report's
+    # resource plot; thinned to every other sample when full, so a long run stays bounded
+    timeline: list[tuple[float, float, float, float, int]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+TIMELINE_LIMIT = 2000
 
 
 class ResourceSampler:
@@ -117,6 +123,11 @@ class ResourceSampler:
         m.peak_children_rss_mb = max(m.peak_children_rss_mb, children_rss)
         r, w = self._io()
         m.io_read_bytes, m.io_write_bytes = r - self._io0[0], w - self._io0[1]
+        m.timeline.append(
+            (round(time.time(), 3), round(rss, 2), round(cpu, 1), round(children_rss, 2), threads)
+        )
+        if len(m.timeline) > TIMELINE_LIMIT:
+            m.timeline[:] = m.timeline[::2]
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -211,5 +222,6 @@ __all__ = [
     "PhaseMetrics",
     "ResourceMetrics",
     "ResourceSampler",
+    "TIMELINE_LIMIT",
     "now",
 ]

@@ -121,3 +121,9 @@ def register_slow(registry) -> None:
     from alys_test_framework.phases import MigrationPhase
 
     registry.replace(MigrationPhase.ACTOR_CORE, [SlowHarness])
+
+
+def register_failing_and_unsupporting(registry) -> None:
+    from alys_test_framework.phases import MigrationPhase
+
+    registry.replace(MigrationPhase.ACTOR_CORE, [FailingHarness, UnsupportingHarness])
