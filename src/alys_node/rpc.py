@@ -101,26 +101,31 @@ class RpcServer:
         return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
     async def _http(self, request: web.Request) -> web.Response:
-        try:
-            raw = await request.read()
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-            return web.json_response(_err(None, -32700, "parse error: body is not valid JSON"))
-        except RecursionError:
-            return web.json_response(_err(None, -32700, "parse error: JSON nested too deeply"))
-        if isinstance(body, list):
-            if not body:
-                return web.json_response(_err(None, -32600, "invalid request: empty batch"))
-            if len(body) > MAX_BATCH:
-                msg = f"invalid request: batch of {len(body)} calls exceeds {MAX_BATCH}"
-                return web.json_response(_err(None, -32600, msg))
-            out = [r for r in [await self.call(x) for x in body] if r is not None]
-            return _reply(out) if out else web.Response(status=204)
-        resp = await self.call(body)
+        resp = await self.handle(await request.read())
         return _reply(resp) if resp is not None else web.Response(status=204)
 
+    async def handle(self, raw: bytes) -> dict | list | None:
+        """One HTTP body in, the JSON-RPC answer out (None: notifications only, HTTP 204).
+        Never raises: this is what the fuzzers drive."""
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+            return _err(None, -32700, "parse error: body is not valid JSON")
+        except RecursionError:
+            return _err(None, -32700, "parse error: JSON nested too deeply")
+        if isinstance(body, list):
+            if not body:
+                return _err(None, -32600, "invalid request: empty batch")
+            if len(body) > MAX_BATCH:
+                msg = f"invalid request: batch of {len(body)} calls exceeds {MAX_BATCH}"
+                return _err(None, -32600, msg)
+            out = [r for r in [await self.call(x) for x in body] if r is not None]
+            return out or None
+        return await self.call(body)
+
     async def call(self, req: Any) -> dict | None:
-        v1 = isinstance(req, dict) and "jsonrpc" not in req and req.get("method") in V1_METHODS
+        method = req.get("method") if isinstance(req, dict) else None
+        v1 = isinstance(method, str) and method in V1_METHODS and "jsonrpc" not in req
         if v1:  # the real Alys node speaks JSON-RPC 1.0 for these: answer in kind
             resp = await self.call({**req, "jsonrpc": "2.0", "id": req.get("id")})
             if resp is None:

@@ -18,6 +18,8 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from alys_actors import Actor, ActorRef, handler
 from alys_node.actors import messages as msg
@@ -25,6 +27,7 @@ from alys_node.p2p import messages as m
 from alys_node.p2p.admission import Admission
 from alys_node.p2p.connection import Conn
 from alys_node.p2p.protocol import (
+    Event,
     HandshakeComplete,
     MessageReceived,
     PeerClosed,
@@ -46,7 +49,7 @@ STATUS_TICKS = 6  # maintenance ticks (0.5 s) between Status broadcasts
 
 
 class NetworkActor(Actor):
-    def __init__(self, node) -> None:
+    def __init__(self, node: Any) -> None:  # alys_node.node.Node (untyped: no import cycle)
         self.node = node
         self.rep: Reputation = node.reputation
         # admission state (bans, known ids) outlives a restart of this actor: it lives on the node
@@ -90,7 +93,7 @@ class NetworkActor(Actor):
         for t in list(self._tasks):
             t.cancel()
 
-    def _spawn(self, coro) -> asyncio.Task:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
         t = asyncio.create_task(coro)
         self._tasks.add(t)
         t.add_done_callback(self._tasks.discard)
@@ -114,12 +117,14 @@ class NetworkActor(Actor):
         )
 
     def _new_proto(self) -> PeerProtocol:
-        return PeerProtocol(
-            self._hello(), max_frame=8 << 20, max_block=self.node.spec.max_block_bytes + 4096
-        )
+        max_block = self.node.spec.max_block_bytes + 4096
+        # the largest honest frame is a Blocks reply: SERVE_MAX_BYTES plus the block that crosses
+        # it; anything more is only memory a peer could make us hold
+        max_frame = SERVE_MAX_BYTES + max_block + (64 << 10)
+        return PeerProtocol(self._hello(), max_frame=max_frame, max_block=max_block)
 
     # -- connections ----------------------------------------------------------------------
-    async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername") or ("?", 0)
         ip = str(peer[0])
         if self.adm.accept_reason(ip, time.time()) is not None:
@@ -204,7 +209,7 @@ class NetworkActor(Actor):
                 else:
                     self._failed(conn.dialed_addr)
 
-    async def _on_event_safely(self, conn: Conn, ev) -> None:
+    async def _on_event_safely(self, conn: Conn, ev: Event) -> None:
         """A failure handling one event must not skip the next: a Violation behind a Hello in
         the same read is still applied (D4)."""
         try:
@@ -216,7 +221,7 @@ class NetworkActor(Actor):
             if not isinstance(ev, Violation):
                 await self._violation(conn, Violation(f"unhandled: {e!r}", 0, True, ban=False))
 
-    async def _on_event(self, conn: Conn, ev) -> None:
+    async def _on_event(self, conn: Conn, ev: Event) -> None:
         if isinstance(ev, MessageReceived):
             await self._on_message(conn, ev.msg)
         elif isinstance(ev, HandshakeComplete):

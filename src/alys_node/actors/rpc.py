@@ -13,11 +13,12 @@ import os
 import re
 from typing import Any
 
-from alys_actors import Actor
+from alys_actors import Actor, ActorRef
 from alys_node.actors import messages as msg
 from alys_node.rpc import RpcError, height_param, invalid_params, param, uint_param
 
 _PORT = re.compile(r"[0-9]{1,5}")
+Params = list | dict
 
 
 def _hex(v: str, n: int, what: str) -> bytes:
@@ -64,7 +65,7 @@ def _scalar(params: list | dict | Any) -> list | dict:
 
 
 class RpcActor(Actor):
-    def __init__(self, node) -> None:
+    def __init__(self, node: Any) -> None:  # alys_node.node.Node (untyped: no import cycle)
         self.node = node
 
     async def on_start(self) -> None:
@@ -80,7 +81,7 @@ class RpcActor(Actor):
     async def on_stop(self) -> None:
         await self.node.rpc.stop()
 
-    def _r(self, name: str):
+    def _r(self, name: str) -> ActorRef:
         """By name, not a stored ref: the root supervisor may have respawned the actor."""
         ref = self.system.registry.lookup(name)
         if ref is None:
@@ -100,10 +101,10 @@ class RpcActor(Actor):
             return {"ok": True, "state": "running", "actors": {}}
         return sup.health()
 
-    async def m_node_health(self, params) -> dict:
+    async def m_node_health(self, params: Params) -> dict:
         return await self._health()
 
-    async def m_node_status(self, params) -> dict:
+    async def m_node_status(self, params: Params) -> dict:
         n = self.node
         height, head_hash = self._head()
         bans = await self._r("network").ask(msg.BanInfo(), timeout=5)
@@ -123,60 +124,60 @@ class RpcActor(Actor):
             "modules": dict(n.modules),
         }
 
-    async def m_chain_head(self, params) -> dict:
+    async def m_chain_head(self, params: Params) -> dict:
         height, head_hash = self._head()
         return {"height": height, "hash": "0x" + head_hash.hex()}
 
-    async def _block(self, params, by: str):
+    async def _block(self, params: Params, by: str) -> Any:
         if by == "height":
             q = msg.GetBlock(height=height_param(params, 0, "height"))
         else:
             q = msg.GetBlock(hash=_hex(param(params, 0, "hash", str), 32, "hash"))
         return await self._r("storage").ask(q, timeout=10)
 
-    async def m_chain_getBlockByHeight(self, params):
+    async def m_chain_getBlockByHeight(self, params: Params) -> Any:
         got = await self._block(params, "height")
         return got[0].to_json(got[1]) if got else None
 
-    async def m_chain_getBlockByHash(self, params):
+    async def m_chain_getBlockByHash(self, params: Params) -> Any:
         got = await self._block(params, "hash")
         return got[0].to_json(got[1]) if got else None
 
     # -- the real Alys node's names and shapes (profile "alys") ---------------------------
-    async def m_getheadblock(self, params):
+    async def m_getheadblock(self, params: Params) -> Any:
         got = await self._r("storage").ask(msg.GetBlock(height=self._head()[0]), timeout=10)
         return _alys_block(*got) if got else None
 
-    async def m_getblockbyheight(self, params):
+    async def m_getblockbyheight(self, params: Params) -> Any:
         got = await self._block(_scalar(params), "height")
         return _alys_block(*got) if got else None
 
-    async def m_getblockbyhash(self, params):
+    async def m_getblockbyhash(self, params: Params) -> Any:
         got = await self._block(_scalar(params), "hash")
         return _alys_block(*got) if got else None
 
-    async def m_chain_getCheckpoints(self, params) -> list[dict]:
+    async def m_chain_getCheckpoints(self, params: Params) -> list[dict]:
         cps = await self._r("storage").ask(msg.GetCheckpoints(), timeout=10)
         return [
             {"height": c.height, "hash": "0x" + c.hash.hex(), "digest": "0x" + c.digest.hex()}
             for c in cps
         ]
 
-    async def m_admin_addPeer(self, params) -> bool:
+    async def m_admin_addPeer(self, params: Params) -> bool:
         a = peer_address(param(params, 0, "addr", str))
         return await self._r("network").ask(msg.AddPeer(a), timeout=5)
 
-    async def m_admin_removePeer(self, params) -> bool:
+    async def m_admin_removePeer(self, params: Params) -> bool:
         who = param(params, 0, "peer", str)
         return await self._r("network").ask(msg.RemovePeer(who), timeout=5)
 
-    async def m_admin_peers(self, params) -> list[dict]:
+    async def m_admin_peers(self, params: Params) -> list[dict]:
         return await self._r("network").ask(msg.PeerInfo(), timeout=5)
 
-    async def m_admin_bans(self, params) -> list[dict]:
+    async def m_admin_bans(self, params: Params) -> list[dict]:
         return await self._r("network").ask(msg.BanInfo(), timeout=5)
 
-    async def m_dev_produceBlocks(self, params) -> dict:
+    async def m_dev_produceBlocks(self, params: Params) -> dict:
         n = uint_param(params, 0, "n", 100_000, default=1, minimum=1)
         if not self.node.dev:
             raise RpcError(-32001, "dev_produceBlocks is only available with --dev")
@@ -184,6 +185,6 @@ class RpcActor(Actor):
             raise RpcError(-32002, "dev_produceBlocks needs --authority-key")
         return await self._r("chain").ask(msg.Produce(n), timeout=600)
 
-    async def m_node_shutdown(self, params) -> bool:
+    async def m_node_shutdown(self, params: Params) -> bool:
         asyncio.get_running_loop().call_later(0.05, self.node.request_stop)
         return True

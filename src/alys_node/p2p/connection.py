@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from alys_node.p2p.admission import ip_of
 from alys_node.p2p.protocol import PeerProtocol
@@ -39,7 +40,7 @@ class Conn:
     def ready(self) -> bool:
         return bool(self.id)
 
-    async def flush(self, metrics=None) -> None:
+    async def flush(self, metrics: Any = None) -> None:
         data = self.proto.data_to_send()
         if data and not self.writer.is_closing():
             self.writer.write(data)

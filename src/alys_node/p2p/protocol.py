@@ -15,7 +15,6 @@ from alys_node.chain.codec import DecodeError
 from alys_node.p2p import messages as m
 from alys_node.p2p.frames import FrameDecoder, FrameTooLarge, encode_frame
 
-
 HANDSHAKE_FRAME = 64 << 10  # largest frame accepted before the handshake (a Hello is ~150 B)
 
 
