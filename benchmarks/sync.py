@@ -8,8 +8,9 @@ stricter floor). Then B' syncs from 3 source peers (A plus two nodes that synced
 Targets (issue 6): N=10,000 in <= 10 s and <= 1.3 x the (batched) floor.
 
 3 sources vs 1 is reported twice: on raw loopback (verification-bound, so more sources cannot
-add CPU and the ratio stays near 1) and through throttling relays that cap each source link so
-one source alone needs --capped-s seconds (network-bound, where parallel download must pay off).
+add CPU and the ratio stays near 1) and through proxied links that cap each source link so
+one source alone needs --capped-s seconds (the framework's FaultProxy with a bandwidth cap:
+network-bound, where parallel download must pay off).
 
 The machine may be shared, so the batched floor is measured twice (before and after the syncs)
 and the faster of the two is used (the stricter comparison), and CPU seconds are reported next to
@@ -21,178 +22,98 @@ wall seconds: sync CPU (node + its verification workers) / floor CPU is immune t
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import select
 import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from pathlib import Path
-
-import psutil
 
 from alys_node.chain.block import Header
 from alys_node.chain.spec import ChainSpec, init_spec
 from alys_node.crypto import bls
+from alys_test_framework.targets.cluster import FaultProxy
+from alys_test_framework.targets.cluster.blocking import BlockingNode, LoopThread
+from alys_test_framework.waiting import wait_until_blocking
 
 
-class Proc:
-    def __init__(self, name: str, work: Path, args: list[str]) -> None:
-        self.name = name
-        self.datadir = work / name
-        cmd = [sys.executable, "-m", "alys_node", "--datadir", str(self.datadir)]
-        cmd += ["--p2p-port", "0", "--rpc-port", "0", *args]
-        self.log = open(work / f"{name}.log", "w")
-        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        ready, _, _ = select.select([self.p.stdout], [], [], 60)
-        line = self.p.stdout.readline() if ready else ""  # type: ignore[union-attr]
-        if not line:
-            self.stop()
-            raise SystemExit(f"node {name} did not start; see {work / (name + '.log')}")
-        info = json.loads(line)
-        self.p2p, self.rpc_port = info["p2p_port"], info["rpc_port"]
+class Bench:
+    """The benchmark's nodes, started with the framework's one launcher on one loop thread."""
 
-    @property
-    def addr(self) -> str:
-        return f"127.0.0.1:{self.p2p}"
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.loop = LoopThread()
+        self.nodes: list[BlockingNode] = []
 
-    def rpc(self, method: str, *params, timeout: float = 600):
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)})
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.rpc_port}/",
-            body.encode(),
-            {"Content-Type": "application/json"},
-        )
-        resp = json.loads(urllib.request.urlopen(req, timeout=timeout).read())
-        if "error" in resp:
-            raise SystemExit(f"{self.name} {method}: {resp['error']}")
-        return resp["result"]
-
-    def stop(self) -> None:
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(15)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
-
-
-def wait_head(node: Proc, head: dict, timeout: float) -> float:
-    """Poll until ``node`` reports ``head``; returns the wall time at which it was seen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if node.rpc("chain_head") == head:
-            return time.perf_counter()
-        time.sleep(0.02)
-    raise SystemExit(f"{node.name} did not reach height {head['height']} in {timeout}s")
-
-
-def _cpu(pid: int) -> float:
-    p = psutil.Process(pid)
-    total = sum(p.cpu_times()[:2])
-    for c in p.children(recursive=True):
+    def node(self, name: str, args: list[str]) -> BlockingNode:
+        n = BlockingNode(self.loop, name, self.work / name, args, self.work / f"{name}.log")
+        self.nodes.append(n)
         try:
-            total += sum(c.cpu_times()[:2])
-        except psutil.NoSuchProcess:
-            pass
-    return total
+            return n.start()
+        except Exception as exc:
+            raise SystemExit(f"node {name} did not start: {exc}") from None
+
+    def close(self) -> None:
+        for n in self.nodes:
+            n.terminate(timeout_s=15)
+        self.loop.close()
 
 
-def sync_time(target: Proc, sources: list[Proc], head: dict) -> tuple[float, float]:
+def wait_head(node: BlockingNode, head: dict, timeout_s: float) -> float:
+    """Poll until ``node`` reports ``head``; returns the wall time at which it was seen."""
+    wait_until_blocking(
+        lambda: node.rpc("chain_head") == head, timeout_s,
+        f"{node.name} at height {head['height']}", observe=lambda: node.rpc("chain_head"),
+    )  # fmt: skip
+    return time.perf_counter()
+
+
+def sync_time(target: BlockingNode, sources: list[BlockingNode], head: dict) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the syncing node and its workers)."""
-    c0 = _cpu(target.p.pid)
+    c0 = target.cpu_s()
     t0 = time.perf_counter()
     for s in sources:
         target.rpc("admin_addPeer", s.addr)
     wall = wait_head(target, head, 300) - t0
-    return wall, _cpu(target.p.pid) - c0
+    return wall, target.cpu_s() - c0
 
 
-class ThrottleProxy:
-    """A TCP relay on loopback whose downstream direction (source -> follower) is capped at
-    ``bps`` bytes/s: a stand-in for a slow network link, where parallel sync should pay off."""
-
-    def __init__(self, target_port: int, bps: float) -> None:
-        self.target_port, self.bps, self.port = target_port, bps, 0
-        self.down_bytes = 0
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise SystemExit("throttle proxy did not start")
-
-    async def _main(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        srv = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = srv.sockets[0].getsockname()[1]
-        self._ready.set()
-        await self._stop.wait()
-        srv.close()
-
-    async def _pipe(self, r, w, bps: float) -> None:
-        try:
-            while data := await r.read(4096):
-                w.write(data)
-                await w.drain()
-                if bps:
-                    self.down_bytes += len(data)
-                    await asyncio.sleep(len(data) / bps)
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            w.close()
-
-    async def _handle(self, r, w) -> None:
-        try:
-            tr, tw = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            w.close()
-            return
-        await asyncio.gather(self._pipe(r, tw, 0), self._pipe(tr, w, self.bps))
-
-    def close(self) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(5)
-
-
-def bytes_in(node: Proc) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{node.rpc_port}/metrics", timeout=10).read()
-    for line in text.decode().splitlines():
-        if line.startswith("alys_p2p_bytes_in_total"):
-            return float(line.split()[1])
-    return 0.0
+def bytes_in(node: BlockingNode) -> float:
+    return node.metrics().get("alys_p2p_bytes_in_total", 0.0)
 
 
 def capped_sync(
-    work: Path, base: list[str], sources: list[Proc], head: dict, bps: float, wire: float, name
-):
-    """Sync through one throttled link per source; returns (seconds, all data came through the
-    proxies). The second value guards the measurement: a follower that discovered a source's
-    real address (Peers gossip) and dialed it directly would bypass the cap."""
-    proxies = [ThrottleProxy(s.p2p, bps) for s in sources]
-    node = Proc(name, work, base + ["--max-peers", str(len(sources))])
+    bench: Bench, base: list[str], sources: list[BlockingNode], head: dict, bps: float,
+    wire: float, name: str,
+) -> tuple[float, bool]:  # fmt: skip
+    """Sync through one bandwidth-capped FaultProxy link per source; returns (seconds, all
+    data came through the proxy). The second value guards the measurement: a follower that
+    discovered a source's real address (Peers gossip) and dialed it directly would bypass the
+    cap."""
+    node = bench.node(name, base + ["--max-peers", str(len(sources))])
+    me = len(sources)  # proxy ids: sources 0..n-1, the follower n
+    proxy = FaultProxy(name=f"bench:{name}")
+
+    async def links() -> list[str]:
+        out = []
+        for i, s in enumerate(sources):
+            await proxy.add_link(me, i, ("127.0.0.1", s.p2p_port))
+            out.append(proxy.address(me, i))
+        proxy.apply([(i, me) for i in range(len(sources))], "bandwidth", bandwidth_bps=bps)
+        return out
+
     try:
+        addrs = bench.loop.run(links())
         t0 = time.perf_counter()
-        for p in proxies:
-            node.rpc("admin_addPeer", f"127.0.0.1:{p.port}")
+        for addr in addrs:
+            node.rpc("admin_addPeer", addr)
         wall = wait_head(node, head, 600) - t0
-        return wall, sum(p.down_bytes for p in proxies) >= 0.9 * wire
+        through = sum(proxy.stats_for(i, me).bytes for i in range(len(sources)))
+        return wall, through >= 0.9 * wire
     finally:
-        node.stop()
-        for p in proxies:
-            p.close()
+        node.terminate(timeout_s=15)
+        bench.loop.run(proxy.close())
 
 
 def load_items(datadir: Path, pks) -> list[tuple[bytes, bytes, bytes]]:
@@ -239,7 +160,7 @@ def main() -> None:
     )
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="alys-sync-bench-"))
-    procs: list[Proc] = []
+    bench = Bench(work)
     res: dict[str, float | int] = {"blocks": a.blocks, "cpus": os.cpu_count() or 1}
     try:
         init_spec(work / "spec", 1, chain_id="bench", slot_ms=1000, checkpoint_interval=100,
@@ -247,12 +168,11 @@ def main() -> None:
         spec_file = str(work / "spec" / "chain-spec.json")
         spec = ChainSpec.load(spec_file)
         base = ["--chain-spec", spec_file]
-        src = Proc(
-            "a", work, base + ["--dev", "--authority-key", str(work / "spec/authority-0.key")]
+        src = bench.node(
+            "a", base + ["--dev", "--authority-key", str(work / "spec/authority-0.key")]
         )
-        procs.append(src)
         t = time.perf_counter()
-        head = src.rpc("dev_produceBlocks", a.blocks)
+        head = src.rpc("dev_produceBlocks", a.blocks, timeout_s=600)
         res["produce_s"] = time.perf_counter() - t
 
         items = load_items(src.datadir, spec.authorities)
@@ -260,30 +180,27 @@ def main() -> None:
         floor1 = floor_batched(items)
         res["floor_per_item_s"] = floor_per_item(items)
 
-        b = Proc("b", work, base)
-        procs.append(b)
+        b = bench.node("b", base)
         res["sync_1_peer_s"], res["sync_1_peer_cpu_s"] = sync_time(b, [src], head)
         wire = bytes_in(b)
-        b.stop()
+        b.terminate()
 
         if not a.skip_multi:
             extra = []
             for name in ("s2", "s3"):
-                p = Proc(name, work, base)
-                procs.append(p)
+                p = bench.node(name, base)
                 extra.append(p)
                 p.rpc("admin_addPeer", src.addr)
             for p in extra:
                 wait_head(p, head, 300)
-            c = Proc("c", work, base)
-            procs.append(c)
+            c = bench.node("c", base)
             res["sync_3_peers_s"], res["sync_3_peers_cpu_s"] = sync_time(c, [src, *extra], head)
-            c.stop()
+            c.terminate()
             if a.capped_s > 0:
                 bps = wire / a.capped_s
                 res["capped_link_bps"] = bps
-                t1, ok1 = capped_sync(work, base, [src], head, bps, wire, "cap1")
-                t3, ok3 = capped_sync(work, base, [src, *extra], head, bps, wire, "cap3")
+                t1, ok1 = capped_sync(bench, base, [src], head, bps, wire, "cap1")
+                t3, ok3 = capped_sync(bench, base, [src, *extra], head, bps, wire, "cap3")
                 res["capped_1_peer_s"], res["capped_3_peers_s"] = t1, t3
                 res["capped_links_only"] = int(ok1 and ok3)
         floor2 = floor_batched(items)
@@ -291,8 +208,7 @@ def main() -> None:
         res["floor_batched_s"], res["floor_batched_cpu_s"] = best
         res["floor_batched_runs_s"] = [floor1[0], floor2[0]]  # type: ignore[assignment]
     finally:
-        for p in procs:
-            p.stop()
+        bench.close()
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:

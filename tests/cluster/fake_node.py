@@ -3,6 +3,8 @@
 P2P is a line protocol: each side sends ``HEAD <height>`` whenever its head changes and adopts
 any higher head it hears (and forwards it), so head convergence through the proxy is real.
 ``--seeded-bug no-gossip`` never forwards; ``--crash-on-start`` exits 3 before the ready line.
+It also answers the real Alys node's names (``--db-path``, ``--remote-bootnode``, getheadblock,
+``/metrics`` chain_block_height) so the ``alys`` profile can be tested against it.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ class Fake:
         result: object
         if method == "chain_head":
             result = {"height": self.height, "hash": self.head_hash()}
+        elif method == "getheadblock":  # the real Alys node's name and shape
+            payload = {"block_number": self.height, "block_hash": self.head_hash()}
+            result = {"message": {"execution_payload": payload}, "signature": "0x00"}
         elif method == "node_status":
             result = {"height": self.height, "hash": self.head_hash(), "peers": len(self.peers)}
         elif method == "dev_produceBlocks":
@@ -82,10 +87,16 @@ class Fake:
             return web.json_response({"jsonrpc": "2.0", "id": body.get("id"), "error": err})
         return web.json_response({"jsonrpc": "2.0", "id": body.get("id"), "result": result})
 
+    async def metrics(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text=f"# TYPE chain_block_height gauge\nchain_block_height {self.height}\n"
+        )
+
     async def main(self) -> None:
         p2p = await asyncio.start_server(self.peer, "127.0.0.1", self.args.p2p_port)
         app = web.Application()
         app.router.add_post("/", self.rpc)
+        app.router.add_get("/metrics", self.metrics)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self.args.rpc_port)
@@ -112,10 +123,10 @@ class Fake:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--datadir", required=True)
+    ap.add_argument("--datadir", "--db-path", dest="datadir", required=True)
     ap.add_argument("--p2p-port", type=int, default=0)
     ap.add_argument("--rpc-port", type=int, default=0)
-    ap.add_argument("--bootnode", action="append", default=[])
+    ap.add_argument("--bootnode", "--remote-bootnode", action="append", default=[])
     ap.add_argument("--log-json", action="store_true")
     ap.add_argument("--dev", action="store_true")
     ap.add_argument("--seeded-bug", default=None)

@@ -12,7 +12,14 @@ import psutil
 import pytest
 
 from alys_test_framework.events import EventLog
-from alys_test_framework.targets.cluster import ClusterError, ClusterTimeout, NodeCluster, Partition
+from alys_test_framework.targets.cluster import (
+    ALYS,
+    ClusterError,
+    NodeCluster,
+    Partition,
+    ProfileUnsupported,
+)
+from alys_test_framework.waiting import Stalled, WaitTimeout, wait_until_blocking
 
 FAKE = str(Path(__file__).with_name("fake_node.py"))
 COMMAND = ["{python}", FAKE]
@@ -57,10 +64,28 @@ def test_wait_until_timeout_names_predicate_and_last_observation(tmp_path: Path)
         async with NodeCluster(COMMAND, workdir=tmp_path) as c:
             await c.start(2)  # not connected: heads never reach 3 on node 1
             await c.nodes[0].call("dev_produceBlocks", 3)
-            with pytest.raises(ClusterTimeout) as info:
+            with pytest.raises(WaitTimeout) as info:
                 await c.wait_heads_in_sync(0.5, min_height=3)
             msg = str(info.value)
             assert "heads in sync at height >= 3" in msg and "(3, '0x" in msg and "(0, '0x" in msg
+
+    asyncio.run(main())
+
+
+def test_wait_for_heads_fails_on_a_stall_naming_heads_and_peers(tmp_path: Path) -> None:
+    """Nothing moves: the wait ends after the stall window, long before its timeout."""
+
+    async def main() -> None:
+        async with NodeCluster(COMMAND, workdir=tmp_path, stall_s=0.5) as c:
+            await c.start(2)
+            await c.nodes[0].call("dev_produceBlocks", 3)
+            t0 = asyncio.get_running_loop().time()
+            with pytest.raises(Stalled) as info:
+                await c.wait_heads_in_sync(60, min_height=3)
+            assert asyncio.get_running_loop().time() - t0 < 10
+            msg = str(info.value)
+            assert "made no progress for 0.5 s" in msg and "(0, '0x" in msg
+            assert "node-0" in msg and "node-1" in msg  # the peers context of every node
 
     asyncio.run(main())
 
@@ -132,20 +157,25 @@ def test_no_orphans_when_the_launcher_is_killed_or_interrupted(tmp_path: Path, s
         "asyncio.run(main())\n"
     )
 
-    async def main() -> list[int]:
+    pids: list[int] = []
+
+    async def main() -> None:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, str(script), stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
-        line = await asyncio.wait_for(proc.stdout.readline(), 60)  # type: ignore[union-attr]
-        pids = [int(p) for p in line.split()]
-        pids += [c.pid for p in pids for c in psutil.Process(p).children(recursive=True)]
-        os.kill(proc.pid, sig)
-        await asyncio.wait_for(proc.wait(), 30)
-        return pids
-
-    pids = asyncio.run(main())
-    assert len(pids) >= 4  # two nodes and their grandchildren
+        pids.append(proc.pid)
+        try:
+            line = await asyncio.wait_for(proc.stdout.readline(), 120)  # type: ignore[union-attr]
+            nodes = [int(p) for p in line.split()]
+            pids.extend(nodes)
+            pids.extend(c.pid for p in nodes for c in psutil.Process(p).children(recursive=True))
+            os.kill(proc.pid, sig)
+            await asyncio.wait_for(proc.wait(), 120)  # generous: teardown runs on a loaded machine
+        finally:
+            if proc.returncode is None:  # the test failed: leave nothing for the next test
+                proc.kill()
+                await proc.wait()
 
     def alive(p: int) -> bool:
         try:
@@ -153,11 +183,37 @@ def test_no_orphans_when_the_launcher_is_killed_or_interrupted(tmp_path: Path, s
         except psutil.NoSuchProcess:
             return False
 
-    async def gone() -> bool:
-        for _ in range(200):
-            if not any(alive(p) for p in pids):
-                return True
-            await asyncio.sleep(0.05)
-        return False
+    try:
+        asyncio.run(main())
+        assert len(pids) >= 5  # the launcher, two nodes and their grandchildren
+        # the nodes' own processes die with the launcher, however it ended
+        wait_until_blocking(
+            lambda: not any(alive(p) for p in pids), 30, "every node process gone",
+            observe=lambda: [p for p in pids if alive(p)],
+        )  # fmt: skip
+    finally:
+        for p in pids:
+            if alive(p):
+                os.kill(p, signal.SIGKILL)
 
-    assert asyncio.run(gone()), [p for p in pids if alive(p)]
+
+def test_alys_profile_drives_a_node_by_its_own_names(tmp_path: Path) -> None:
+    """The alys profile: --db-path, peers only through --remote-bootnode at start (a restart),
+    heads from getheadblock's nested shape, heights from /metrics; anything else unsupported."""
+
+    async def main() -> None:
+        async with NodeCluster(COMMAND, workdir=tmp_path, profile=ALYS) as c:
+            await c.start(2)
+            assert "--db-path" in c.nodes[0].argv and "--datadir" not in c.nodes[0].argv
+            first_pid = c.nodes[1].pid
+            await c.connect(1, 0)  # no admin_addPeer: node 1 restarts with a bootnode flag
+            assert c.nodes[1].pid != first_pid and "--remote-bootnode" in c.nodes[1].args
+            assert c.nodes[0].profile.supports("chain_head")
+            with pytest.raises(ProfileUnsupported, match="'alys' offers no dev_produceBlocks"):
+                await c.nodes[0].call("dev_produceBlocks", 3)
+            await c.nodes[0].call_raw("dev_produceBlocks", 3)  # the fake can; the profile cannot
+            _, head = await c.wait_heads_in_sync(20, min_height=3)
+            assert head[0] == 3 and head[1].startswith("0x")
+            assert await c.nodes[1].metric("head_height") == 3.0
+
+    asyncio.run(main())

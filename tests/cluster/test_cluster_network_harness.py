@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cluster_kit import run_harness
 
 from alys_test_framework.config import TestConfig
 from alys_test_framework.harness.network import NetworkTestHarness
 from alys_test_framework.results import TestResult, TestStatus
+from alys_test_framework.testing import run_harness
 
 NODE = ["{python}", "-m", "alys_node"]
 
@@ -24,7 +24,7 @@ def _config() -> TestConfig:
 
 
 def _run(tmp_path: Path, target: list[str] | None, only: list[str] | None) -> list[TestResult]:
-    return run_harness(NetworkTestHarness, _config(), tmp_path, target, only)
+    return run_harness(NetworkTestHarness, _config(), tmp_path, target=target, only=only)
 
 
 def test_network_harness_passes_on_reference_node(tmp_path: Path) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cluster_kit import run_harness
 
 from alys_test_framework.config import TestConfig
 from alys_test_framework.harness.sync import SyncTestHarness
 from alys_test_framework.results import TestResult, TestStatus
+from alys_test_framework.testing import run_harness
 
 NODE = ["{python}", "-m", "alys_node"]
 
@@ -31,7 +31,7 @@ def _config(height: int, timeout_s: float, sources: int = 3) -> TestConfig:
 def _run(
     tmp_path: Path, cfg: TestConfig, target: list[str] | None, only: list[str] | None
 ) -> list[TestResult]:
-    return run_harness(SyncTestHarness, cfg, tmp_path, target, only)
+    return run_harness(SyncTestHarness, cfg, tmp_path, target=target, only=only)
 
 
 def _show(results: list[TestResult]) -> str:

@@ -10,10 +10,12 @@ import threading
 import time
 
 import pytest
-from chainkit import build_chain, outsider_key
-from fakepeer import FakePeer
 
-from conftest import wait_until
+from alys_test_framework.targets.cluster.blocking import BlockingNode
+from alys_test_framework.waiting import wait_until_blocking as wait_until
+
+from .chainkit import build_chain, outsider_key
+from .fakepeer import FakePeer
 
 NODE = [sys.executable, "-m", "alys_node"]
 
@@ -111,7 +113,7 @@ def test_stalled_peer_range_is_reassigned_unless_bugged(launch, spec):
 def _produce_in_background(node, n: int) -> threading.Thread:
     def run():
         try:
-            node.rpc("dev_produceBlocks", n, timeout=120)
+            node.rpc("dev_produceBlocks", n, timeout_s=120)
         except Exception:
             pass  # the node is SIGKILLed mid-call on purpose
 
@@ -218,38 +220,36 @@ def test_rpc_errors_and_metrics(launch):
                  b"alys_p2p_bytes_in", b"alys_peer_bans"):  # fmt: skip
         assert name in text
     assert b.rpc("node_shutdown") is True
-    b.proc.wait(15)
-    assert b.proc.returncode == 0
+    assert b.wait_exit(15) == 0
 
 
-def test_aura_round_robin_production(tmp_path):
+def test_aura_round_robin_production(tmp_path, make_node):
     """Two authorities, no --dev: each produces in its own slots and both agree on the chain."""
     from alys_node.chain.spec import init_spec
-    from conftest import NodeProc
 
     init_spec(tmp_path / "s", 2, chain_id="aura", slot_ms=700, seed=b"a" * 32)
     spec = str(tmp_path / "s" / "chain-spec.json")
-    nodes = []
-    try:
-        for i in range(2):
-            boot = ["--bootnode", nodes[0].addr] if nodes else []
-            key = str(tmp_path / "s" / f"authority-{i}.key")
-            n = NodeProc(f"v{i}", tmp_path / f"v{i}", ["--chain-spec", spec, "--authority-key",
-                         key, "--verify-workers", "1", *boot], tmp_path / f"v{i}.log")  # fmt: skip
-            nodes.append(n.start())
+    nodes: list[BlockingNode] = []
+    for i in range(2):
+        boot = ["--bootnode", nodes[0].addr] if nodes else []
+        key = str(tmp_path / "s" / f"authority-{i}.key")
+        args = ["--chain-spec", spec, "--authority-key", key, "--verify-workers", "1", *boot]
+        nodes.append(make_node(f"v{i}", args).start())
 
-        def agreed() -> bool:  # a fork under load is allowed, but it must resolve
-            return (
-                min(n.height() for n in nodes) >= 5
-                and len({tuple(hashes(n, range(1, 5))) for n in nodes}) == 1
-            )
+    # judge the slots after both validators are connected: before that, v0 is alone
+    wait_until(lambda: all(n.rpc("node_status")["peers"] >= 1 for n in nodes), 30, "peered")
+    h0 = max(n.height() for n in nodes)
+    top = h0 + 4
 
-        wait_until(agreed, 40, "both validators past 5 and agreeing on 1..4")
-        blocks = [nodes[0].rpc("chain_getBlockByHeight", h) for h in range(1, 5)]
-        assert {b["producer"] for b in blocks} == {0, 1}
-    finally:
-        for n in nodes:
-            n.kill()
+    def agreed() -> bool:  # a fork under load is allowed, but it must resolve
+        return (
+            min(n.height() for n in nodes) >= top
+            and len({tuple(hashes(n, range(1, top + 1))) for n in nodes}) == 1
+        )
+
+    wait_until(agreed, 40, f"both validators past {top} and agreeing on 1..{top}")
+    blocks = [nodes[0].rpc("chain_getBlockByHeight", h) for h in range(h0 + 1, top + 1)]
+    assert {b["producer"] for b in blocks} == {0, 1}
 
 
 def test_discovery_and_reconnect_with_backoff(launch):
@@ -259,11 +259,9 @@ def test_discovery_and_reconnect_with_backoff(launch):
     b = launch("b", "--bootnode", a.addr)
     c = launch("c", "--bootnode", b.addr)
     wait_until(lambda: a.addr in [p["addr"] for p in c.rpc("admin_peers")], 20, "c discovered a")
-    port = a.p2p_port
     a.terminate()
     wait_until(lambda: a.addr not in [p["addr"] for p in b.rpc("admin_peers")], 10, "b saw a go")
-    a.args += ["--p2p-port", str(port)]
-    a.start()
+    a.start(fixed_ports=True)  # back on the same P2P port
     wait_until(lambda: a.addr in [p["addr"] for p in b.rpc("admin_peers")], 20, "b reconnected")
     assert b.rpc("admin_removePeer", a.addr) is True
     wait_until(lambda: a.addr not in [p["addr"] for p in b.rpc("admin_peers")], 10, "removed")

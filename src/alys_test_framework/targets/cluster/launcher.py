@@ -1,12 +1,12 @@
 """NodeCluster: N real node processes on loopback, linked through a FaultProxy.
 
 Why processes and not in-process nodes: kill -9, SIGSTOP and restart from disk are the faults
-sync must survive, and they only exist for processes. Any binary honouring the node CLI and RPC
-contract can be launched (``command`` template, ``{python}`` = this interpreter).
+sync must survive, and they only exist for processes. Any binary a node profile describes can
+be launched (``command`` template, ``{python}`` = this interpreter).
 
 Teardown is guaranteed in layers: every node runs in its own process group (killpg reaches its
-children), with PR_SET_PDEATHSIG on Linux (dies if we are SIGKILLed), an ``atexit`` hook, and
-``close()`` from ``finally`` / ``async with``.
+children), with PR_SET_PDEATHSIG on Linux (dies if we are SIGKILLed), a watchdog and an
+``atexit`` hook (``reaper``), and ``close()`` from ``finally`` / ``async with``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ import json
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,71 +27,29 @@ from typing import Any
 import psutil
 
 from ...events import EventSink
+from ...waiting import wait_for_progress, wait_until
+from .errors import ClusterError
 from .fault_proxy import FaultProxy
-from .reaper import LIVE_GROUPS, Watchdog, die_with_parent
-from .rpc_client import RpcClient, RpcError, RpcUnavailable
+from .node_process import NodeProcess
+from .profiles import REFERENCE, NodeProfile
+from .rpc_client import RpcError, RpcUnavailable
 
 PROXY_HOST = "127.0.0.2"
 PROXY_SOURCE_HOST = "127.0.0.3"
-
-
-class ClusterError(RuntimeError):
-    """A node could not be started or driven; the message says which and why."""
-
-
-class ClusterTimeout(ClusterError):
-    """A waited-for condition did not hold in time; the message shows the last observation."""
-
-
-@dataclass
-class NodeProcess:
-    index: int
-    datadir: Path
-    log_path: Path
-    args: list[str]
-    proc: asyncio.subprocess.Process | None = None
-    p2p_port: int = 0
-    rpc_port: int = 0
-    pid: int = 0
-    state: str = "new"  # running / paused / killed / stopped
-    rpc: RpcClient | None = None
-    starts: int = 0
-    _stdout_task: asyncio.Task[None] | None = None
-
-    @property
-    def name(self) -> str:
-        return f"node-{self.index}"
-
-    @property
-    def p2p_addr(self) -> str:
-        return f"127.0.0.1:{self.p2p_port}"
-
-    async def call(self, method: str, *params: Any, timeout_s: float | None = None) -> Any:
-        if self.rpc is None:
-            raise RpcUnavailable(f"{self.name}: not running")
-        return await self.rpc.call(method, *params, timeout_s=timeout_s)
-
-
-@dataclass
-class Observation:
-    ok: bool
-    observed: Any = None
-
-
-Predicate = Callable[[], Awaitable[bool | tuple[bool, Any] | Observation]]
+DEFAULT_STALL_S = 15.0
 
 
 @dataclass
 class NodeCluster:
     """Launches, links and tears down node processes; see module docstring."""
 
-    command: Sequence[str] = ("{python}", "-m", "alys_node")
+    command: Sequence[str] | None = None  # default: the profile's command
     workdir: Path | None = None
     events: EventSink | None = None
     seed: int = 0
+    profile: NodeProfile = REFERENCE
     startup_timeout_s: float = 60.0
-    poll_interval_s: float = 0.1
-    common_args: list[str] = field(default_factory=lambda: ["--log-json"])
+    stall_s: float = DEFAULT_STALL_S
     nodes: list[NodeProcess] = field(default_factory=list)
     proxy: FaultProxy | None = None
 
@@ -117,25 +74,23 @@ class NodeCluster:
             )
         self._peers: dict[int, set[int]] = {}
 
-    # -- launching --------------------------------------------------------------------------
-    def _argv(self, node: NodeProcess, fixed_ports: bool) -> list[str]:
-        argv = [sys.executable if part == "{python}" else part for part in self.command]
-        p2p = node.p2p_port if fixed_ports else 0
-        rpc = node.rpc_port if fixed_ports else 0
-        argv += ["--datadir", str(node.datadir), "--p2p-port", str(p2p), "--rpc-port", str(rpc)]
-        return argv + list(self.common_args) + list(node.args)
+    @property
+    def root(self) -> Path:
+        assert self.workdir is not None
+        return self.workdir
 
+    # -- launching --------------------------------------------------------------------------
     async def add_node(self, args: Sequence[str] = (), datadir: Path | None = None) -> NodeProcess:
         """Start one more node; returns once it printed its ready line (ports bound)."""
         index = len(self.nodes)
-        assert self.workdir is not None
         node = NodeProcess(
             index=index,
-            datadir=datadir or self.workdir / f"node-{index}",
-            log_path=self.workdir / f"node-{index}.log",
+            datadir=datadir or self.root / f"node-{index}",
+            log_path=self.root / f"node-{index}.log",
             args=list(args),
+            profile=self.profile,
+            command=self.command,
         )
-        node.datadir.mkdir(parents=True, exist_ok=True)
         self.nodes.append(node)
         await self._launch(node, fixed_ports=False)
         return node
@@ -148,80 +103,26 @@ class NodeCluster:
             await self.add_node(args(i) if callable(args) else args)
 
     async def _launch(self, node: NodeProcess, fixed_ports: bool) -> None:
-        argv = self._argv(node, fixed_ports)
-        log = open(node.log_path, "ab")  # noqa: ASYNC230, SIM115 - handed to the child
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=log,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
-        except OSError as exc:
-            raise ClusterError(f"{node.name}: cannot execute {argv[0]!r}: {exc}") from None
-        finally:
-            log.close()
-        node.proc, node.pid = proc, proc.pid
-        Watchdog.track(proc.pid)
-        node.starts += 1
-        try:
-            ready = await asyncio.wait_for(self._read_ready(node), self.startup_timeout_s)
-        except TimeoutError:
-            await self._hard_kill(node)
-            raise ClusterError(
-                f"{node.name}: no ready line within {self.startup_timeout_s:g} s; "
-                f"log tail: {self.log_tail(node, 5)}"
-            ) from None
-        except ClusterError:
-            await self._hard_kill(node)
-            raise
-        node.p2p_port, node.rpc_port = int(ready["p2p_port"]), int(ready["rpc_port"])
-        node.state = "running"
-        if node.rpc is not None:
-            await node.rpc.close()
-        node.rpc = RpcClient(f"http://127.0.0.1:{node.rpc_port}/", node.name)
-        node._stdout_task = asyncio.ensure_future(self._drain_stdout(node))
+        await node.start(fixed_ports=fixed_ports, startup_timeout_s=self.startup_timeout_s)
         if self.proxy is not None:
             self.proxy.set_target(node.index, ("127.0.0.1", node.p2p_port))
-        self._emit("node_started", node, argv=argv, starts=node.starts)
-
-    async def _read_ready(self, node: NodeProcess) -> dict[str, Any]:
-        assert node.proc is not None and node.proc.stdout is not None
-        while True:
-            line = await node.proc.stdout.readline()
-            if not line:
-                code = await node.proc.wait()
-                raise ClusterError(
-                    f"{node.name}: exited with code {code} before ready; "
-                    f"log tail: {self.log_tail(node, 5)}"
-                )
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue  # stray output before the ready line
-            if isinstance(msg, dict) and msg.get("event") == "ready":
-                return msg
-
-    async def _drain_stdout(self, node: NodeProcess) -> None:
-        """Keep the stdout pipe empty so a chatty node never blocks on a full pipe."""
-        proc = node.proc
-        if proc is None or proc.stdout is None:
-            return
-        with contextlib.suppress(Exception):
-            while await proc.stdout.readline():
-                pass
+        self._emit("node_started", node, argv=node.argv, starts=node.starts)
 
     # -- links ------------------------------------------------------------------------------
     async def connect(self, src: int, dst: int) -> str:
-        """Make node ``src`` dial node ``dst`` through the proxy link (src -> dst)."""
-        assert self.proxy is not None
-        target = ("127.0.0.1", self.nodes[dst].p2p_port)
-        await self.proxy.add_link(src, dst, target)
-        addr = self.proxy.address(src, dst)
-        await self.nodes[src].call("admin_addPeer", addr)
+        """Make node ``src`` dial node ``dst`` through the proxy link (src -> dst).
+
+        A profile without an add-peer RPC (the real Alys node) only dials peers given at start:
+        then ``src`` is restarted on its datadir with one more bootnode flag.
+        """
+        addr = await self.proxy_address(src, dst)
+        node = self.nodes[src]
         self._peers.setdefault(src, set()).add(dst)
+        if node.profile.supports("admin_addPeer"):
+            await node.call("admin_addPeer", addr)
+        else:
+            node.args += [node.profile.flag("bootnode"), addr]
+            await self.restart(src, kill=False)
         return addr
 
     async def connect_pairs(self, pairs: Sequence[tuple[int, int]]) -> None:
@@ -233,7 +134,7 @@ class NodeCluster:
         await self.connect_pairs([(a, b) for i, a in enumerate(idx) for b in idx[i + 1 :]])
 
     async def proxy_address(self, src: int, dst: int) -> str:
-        """The proxy address for (src -> dst), e.g. to pass as --bootnode before src starts."""
+        """The proxy address for (src -> dst), e.g. to pass as a bootnode before src starts."""
         assert self.proxy is not None
         await self.proxy.add_link(src, dst, ("127.0.0.1", self.nodes[dst].p2p_port))
         return self.proxy.address(src, dst)
@@ -242,30 +143,28 @@ class NodeCluster:
     async def kill(self, i: int) -> None:
         """SIGKILL: no chance to flush anything, the crash-consistency fault."""
         node = self.nodes[i]
-        await self._hard_kill(node)
+        await node.kill()
         if self.proxy is not None:
             self.proxy.reset_node(i)  # what was in flight to or from it dies with it
-        node.state = "killed"
         self._emit("node_killed", node)
 
     async def stop(self, i: int, timeout_s: float = 10.0) -> int | None:
         """SIGTERM and wait (graceful shutdown); SIGKILL if it does not exit in time."""
         node = self.nodes[i]
-        code = await self._terminate(node, timeout_s)
-        node.state = "stopped"
+        code = await node.terminate(timeout_s)
         self._emit("node_stopped", node, code=code)
         return code
 
     async def pause(self, i: int) -> None:
         node = self.nodes[i]
-        self._signal_group(node, signal.SIGSTOP)
+        node.signal_group(signal.SIGSTOP)
         node.state = "paused"
         await self._wait_status(node, stopped=True)
         self._emit("node_paused", node)
 
     async def resume(self, i: int) -> None:
         node = self.nodes[i]
-        self._signal_group(node, signal.SIGCONT)
+        node.signal_group(signal.SIGCONT)
         node.state = "running"
         await self._wait_status(node, stopped=False)
         self._emit("node_resumed", node)
@@ -273,7 +172,7 @@ class NodeCluster:
     async def restart(self, i: int, args: Sequence[str] | None = None, kill: bool = True) -> None:
         """Kill (or stop) and start again on the same datadir and, if free, the same ports."""
         node = self.nodes[i]
-        if node.proc is not None and node.proc.returncode is None:
+        if node.running:
             await (self.kill(i) if kill else self.stop(i))
         if args is not None:
             node.args = list(args)
@@ -281,95 +180,30 @@ class NodeCluster:
             await self._launch(node, fixed_ports=True)
         except ClusterError:
             await self._launch(node, fixed_ports=False)  # old port still taken: take a new one
-        for dst in sorted(self._peers.get(i, ())):
-            with contextlib.suppress(RpcError, RpcUnavailable):
-                await self.connect(i, dst)
+        if node.profile.supports("admin_addPeer"):  # bootnode flags re-dial by themselves
+            for dst in sorted(self._peers.get(i, ())):
+                with contextlib.suppress(RpcError, RpcUnavailable):
+                    await node.call("admin_addPeer", await self.proxy_address(i, dst))
 
     async def _wait_status(self, node: NodeProcess, stopped: bool, timeout_s: float = 5.0) -> None:
         """Signals are asynchronous: return only once the kernel reports the new state."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+
+        def status() -> str:
             try:
-                status = psutil.Process(node.pid).status()
+                return str(psutil.Process(node.pid).status())
             except psutil.Error:
-                return
-            if (status == psutil.STATUS_STOPPED) == stopped:
-                return
-            await asyncio.sleep(0.01)
-        raise ClusterError(f"{node.name}: still {status} {timeout_s:g} s after the signal")
+                return "gone"
 
-    def _signal_group(self, node: NodeProcess, sig: int) -> None:
-        if node.proc is None or node.proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(node.pid, sig)
+        def reached() -> bool:
+            s = status()
+            return s == "gone" or (s == psutil.STATUS_STOPPED) == stopped
 
-    async def _hard_kill(self, node: NodeProcess) -> None:
-        self._signal_group(node, signal.SIGKILL)
-        await self._reap(node, 10.0)
-
-    async def _terminate(self, node: NodeProcess, timeout_s: float) -> int | None:
-        if node.proc is None:
-            return None
-        if node.proc.returncode is None:
-            self._signal_group(node, signal.SIGTERM)
-            self._signal_group(node, signal.SIGCONT)  # a paused node must run to handle TERM
-            try:
-                await asyncio.wait_for(node.proc.wait(), timeout_s)
-            except TimeoutError:
-                self._signal_group(node, signal.SIGKILL)
-        return await self._reap(node, 10.0)
-
-    async def _reap(self, node: NodeProcess, timeout_s: float) -> int | None:
-        code = None
-        if node.proc is not None:
-            with contextlib.suppress(TimeoutError):
-                code = await asyncio.wait_for(node.proc.wait(), timeout_s)
-            # the group may hold grandchildren even after the leader exited
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(node.pid, signal.SIGKILL)
-        Watchdog.untrack(node.pid)
-        if node._stdout_task is not None:
-            node._stdout_task.cancel()
-            with contextlib.suppress(BaseException):
-                await node._stdout_task
-            node._stdout_task = None
-        if node.rpc is not None:
-            await node.rpc.close()
-            node.rpc = None
-        return code
+        await wait_until(
+            reached, timeout_s, f"{node.name} {'stopped' if stopped else 'running'}",
+            observe=status, poll_s=0.01,
+        )  # fmt: skip
 
     # -- observing --------------------------------------------------------------------------
-    async def wait_until(
-        self, predicate: Predicate, timeout_s: float, description: str
-    ) -> tuple[float, Any]:
-        """Poll a real condition; on timeout raise naming it and its last observed value.
-
-        Returns (seconds waited, last observation) so callers can report convergence times.
-        """
-        start = time.monotonic()
-        observed: Any = None
-        while True:
-            try:
-                res = await predicate()
-            except (RpcUnavailable, RpcError) as exc:
-                res = Observation(False, str(exc))
-            if isinstance(res, Observation):
-                ok, observed = res.ok, res.observed
-            elif isinstance(res, tuple):
-                ok, observed = bool(res[0]), res[1]
-            else:
-                ok, observed = bool(res), res
-            waited = time.monotonic() - start
-            if ok:
-                return waited, observed
-            if waited >= timeout_s:
-                raise ClusterTimeout(
-                    f"timed out after {timeout_s:g} s waiting for {description}; "
-                    f"last observed: {_short(observed)}"
-                )
-            await asyncio.sleep(self.poll_interval_s)
-
     async def heads(self, indices: Sequence[int] | None = None) -> dict[int, Any]:
         """{index: (height, hash)} or an error string for nodes that did not answer."""
         idx = self.live_indices() if indices is None else list(indices)
@@ -387,28 +221,47 @@ class NodeCluster:
     async def wait_heads_in_sync(
         self, timeout_s: float, indices: Sequence[int] | None = None, min_height: int = 0
     ) -> tuple[float, tuple[int, str]]:
-        """Barrier: every listed node reports the same head at or above ``min_height``."""
+        """Barrier: every listed node reports the same head at or above ``min_height``.
 
-        async def same() -> Observation:
-            hs = await self.heads(indices)
+        A wait for progress: it fails as soon as no listed head moved for ``stall_s``, naming
+        the heads and peers, instead of running into ``timeout_s``.
+        """
+        idx = list(indices) if indices is not None else self.live_indices()
+
+        def same(hs: dict[int, Any]) -> bool:
             vals = set(hs.values())
-            ok = len(vals) == 1 and all(isinstance(v, tuple) and v[0] >= min_height for v in vals)
-            return Observation(ok, hs)
+            return len(vals) == 1 and all(isinstance(v, tuple) and v[0] >= min_height for v in vals)
 
-        what = f"heads in sync at height >= {min_height} on nodes {list(indices or self.live_indices())}"
-        waited, hs = await self.wait_until(same, timeout_s, what)
-        return waited, next(iter(hs.values()))
+        t0 = time.monotonic()
+        what = f"heads in sync at height >= {min_height:,} on nodes {idx}"
+        hs = await wait_for_progress(
+            lambda: self.heads(idx), same, what,
+            stall_s=self.stall_s, timeout_s=timeout_s, context=lambda: self.peer_context(idx),
+        )  # fmt: skip
+        return time.monotonic() - t0, next(iter(hs.values()))
+
+    async def peer_context(self, indices: Sequence[int]) -> str:
+        """Who each node is peered with (for stall messages), as far as the profile tells."""
+        parts = []
+        for i in indices:
+            node = self.nodes[i]
+            if not node.profile.supports("admin_peers"):
+                parts.append(f"{node.name}: peers not observable in profile {node.profile.name}")
+                continue
+            try:
+                peers = await node.call("admin_peers", timeout_s=2)
+                desc = [f"{p.get('addr')} head {p.get('head')}" for p in peers]
+                parts.append(f"{node.name} peers: {desc or 'none'}")
+            except (RpcUnavailable, RpcError) as exc:
+                parts.append(f"{node.name}: {exc}")
+        return "; ".join(parts)
 
     def live_indices(self) -> list[int]:
         return [n.index for n in self.nodes if n.state in ("running", "paused")]
 
     # -- logs -------------------------------------------------------------------------------
     def log_tail(self, node: NodeProcess, n: int = 20) -> list[str]:
-        try:
-            lines = node.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return []
-        return lines[-n:]
+        return node.log_tail(n)
 
     def merged_logs(self, tail: int | None = 200) -> list[str]:
         """All node logs ordered by their own timestamps (non-JSON lines keep their position)."""
@@ -435,16 +288,16 @@ class NodeCluster:
     def _emit(self, type_: str, node: NodeProcess, **meta: Any) -> None:
         if self.events is not None:
             self.events.emit(
-                type_, f"cluster:{self.workdir.name}", node=node.name, pid=node.pid, **meta
+                type_, f"cluster:{self.root.name}", node=node.name, pid=node.pid, **meta
             )
 
     # -- teardown ---------------------------------------------------------------------------
     async def close(self, graceful_s: float = 3.0) -> None:
         """Stop every node (TERM, then KILL), the proxy, and remove a temp workdir we made."""
         try:
-            live = [n for n in self.nodes if n.proc is not None and n.proc.returncode is None]
+            live = [n for n in self.nodes if n.running]
             codes = await asyncio.gather(
-                *(self._terminate(n, graceful_s) for n in live), return_exceptions=True
+                *(n.terminate(graceful_s) for n in live), return_exceptions=True
             )
             for node, code in zip(live, codes, strict=True):  # every start gets its end event
                 self._emit(
@@ -455,20 +308,13 @@ class NodeCluster:
                 )
         finally:
             for n in self.nodes:  # whatever happened above, nothing survives
-                if n.proc is not None:
-                    self._signal_group(n, signal.SIGKILL)
-                    if n.pid in LIVE_GROUPS:
-                        Watchdog.untrack(n.pid)
+                n.kill_now()
                 if n.state in ("running", "paused"):
                     n.state = "stopped"
             if self.proxy is not None:
                 await self.proxy.close()
-            if (
-                self._own_workdir
-                and self.workdir is not None
-                and not os.environ.get("ALYS_KEEP_CLUSTER")
-            ):
-                shutil.rmtree(self.workdir, ignore_errors=True)
+            if self._own_workdir and not os.environ.get("ALYS_KEEP_CLUSTER"):
+                shutil.rmtree(self.root, ignore_errors=True)
 
     async def __aenter__(self) -> NodeCluster:
         return self

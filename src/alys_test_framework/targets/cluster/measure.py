@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .launcher import NodeCluster, NodeProcess
+from ...waiting import wait_for_progress
+from .launcher import NodeCluster
+from .node_process import NodeProcess
 from .rpc_client import RpcError, RpcUnavailable
 
 
@@ -96,34 +99,39 @@ async def follow_sync(
     index: int,
     target_height: int,
     timeout_s: float,
-    interval_s: float = 0.05,
-    on_height: Any = None,
+    on_height: Callable[[int], Awaitable[None]] | None = None,
+    stall_s: float | None = None,
 ) -> SyncCurve:
     """Sample a node's height until it reaches ``target_height``; ``on_height`` may inject faults.
 
-    Raises ClusterTimeout (via wait_until) naming the height reached.
+    A wait for progress: raises ``Stalled`` as soon as the height has not moved for ``stall_s``
+    (default: the cluster's), naming the height reached and the node's peers, and
+    ``WaitTimeout`` only if progress never ends within ``timeout_s``.
     """
     curve = SyncCurve()
     t0 = time.monotonic()
     node = cluster.nodes[index]
+    last = -1
 
-    async def reached() -> tuple[bool, Any]:
+    async def observe() -> int:
+        nonlocal last
         try:
-            head = await node.call("chain_head", timeout_s=5)
-            h = int(head["height"])
-        except (RpcError, RpcUnavailable) as exc:
-            return False, f"unreachable: {exc}"
-        curve.samples.append((time.monotonic() - t0, h))
+            last = await node.height()
+        except (RpcError, RpcUnavailable):
+            return last  # an unreachable node makes no progress: the stall window runs
+        curve.samples.append((time.monotonic() - t0, last))
         if on_height is not None:
-            await on_height(h)
-        return h >= target_height, {"height": h, "target": target_height}
+            await on_height(last)
+        return last
 
-    saved = cluster.poll_interval_s
-    cluster.poll_interval_s = interval_s
-    try:
-        await cluster.wait_until(reached, timeout_s, f"{node.name} synced to {target_height}")
-    finally:
-        cluster.poll_interval_s = saved
+    await wait_for_progress(
+        observe,
+        lambda h: h >= target_height,
+        f"{node.name} sync to height {target_height:,}",
+        stall_s=stall_s if stall_s is not None else cluster.stall_s,
+        timeout_s=timeout_s,
+        context=lambda: cluster.peer_context([index]),
+    )
     return curve
 
 
