@@ -113,7 +113,9 @@ class LighthouseConfig(_Section):
     engine_url: str | None = Field(None, description="external Engine API URL; None = embedded")
     jwt_secret_file: Path | None = None
     genesis_block_hash: str | None = Field(
-        None, description="external execution chain's genesis block hash (needed to build on it)"
+        None,
+        description="external execution chain's genesis block hash; when unset it is read from "
+        "the client (eth_getBlockByNumber on the Engine API port), and if set the two must agree",
     )
     blocks: int = Field(100, gt=0, description="blocks produced end to end")
     capella_block: int = Field(30, ge=0, description="fork transition points (block index)")

@@ -30,7 +30,8 @@ from alys_test_framework.targets.engine.ethereumjs import (
     EthereumJsClient,
 )
 
-pytestmark = pytest.mark.interop
+# npm install on a cold cache plus the phase: minutes, not the suite-wide 300 s
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(900)]
 
 KNOWN = Path(__file__).parents[1] / "data" / "lighthouse" / "interop" / f"ethereumjs-{VERSION}.yaml"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,9 @@ def test_lighthouse_harness_fails_on_broken_target(case: str, tmp_path: Path) ->
     [res] = asyncio.run(h.run_tests(only=[test_name]))
     assert res.status is TestStatus.FAILED, (res.status, res.message)
     assert prop in res.message, res.message
+    # the failure cites the spec section it violates, and lists it in the result's metrics
+    assert re.match(r"^[\w./-]+#[\w-]+: ", res.message), res.message
+    assert any(prop in v for v in res.metrics["violated"]), res.metrics
 
 
 def test_lighthouse_missing_vectors_is_not_a_pass(tmp_path: Path) -> None:

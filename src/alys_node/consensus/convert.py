@@ -6,6 +6,8 @@ withdrawals or blob gas would change what the block means; the error names the l
 
 from __future__ import annotations
 
+from typing import Any
+
 from remerkleable.complex import Container
 
 from .containers import fork_index, get_type, identify
@@ -32,7 +34,7 @@ def payload_to_header(payload: Container) -> Container:
     return htype(**values)
 
 
-def _empty_value(fork: str, preset: str, key: str, ftype: type) -> object:
+def _empty_value(fork: str, preset: str, key: str, ftype: Any) -> Any:
     """The value a field has when it carries no data (empty withdrawals list root, not zeros)."""
     if key == "withdrawals_root":
         wl = get_type(fork, "ExecutionPayload", preset).fields()["withdrawals"]

@@ -51,7 +51,7 @@ EMPTY_OMMERS_HASH = keccak256(encode([]))
 
 
 def _nibbles(key: bytes) -> list[int]:
-    out = []
+    out: list[int] = []
     for b in key:
         out.extend((b >> 4, b & 0x0F))
     return out

@@ -102,7 +102,7 @@ class ExchangeChecker:
     schemas and keeps the violations, each naming the method."""
 
     def __init__(self, codec: Codec | None = None, sch: OpenRpcSchemas | None = None) -> None:
-        self.codec: Codec = codec or spec_codec  # type: ignore[assignment]
+        self.codec: Codec = codec or spec_codec
         self.schemas = sch or schemas()
         self.exchanges = 0
         self.methods: set[str] = set()

@@ -20,8 +20,13 @@ from typing import Any
 import jsonschema
 import yaml
 
-_SCHEMA_FILES = ("base_types", "schema_payload", "schema_forkchoice", "schema_capabilities")
-_SCHEMA_FILES += ("schema_blob",)
+_SCHEMA_FILES: tuple[str, ...] = (
+    "base_types",
+    "schema_payload",
+    "schema_forkchoice",
+    "schema_capabilities",
+    "schema_blob",
+)
 _METHOD_FILES = ("methods_forkchoice", "methods_capabilities", "methods_payload")
 
 

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="valid-type"
+# (remerkleable parameterizes types at run time: ByteVector[20] is a class mypy cannot see)
 """The execution containers exactly as the consensus specs write them, per preset.
 
 Transcribed from consensus-specs (bellatrix/beacon-chain.md, capella/beacon-chain.md,
@@ -104,7 +106,7 @@ def spec_types(preset: str = "mainnet") -> SpecTypes:
     max_withdrawals = MAX_WITHDRAWALS[preset]
 
     class CapellaExecutionPayload(BellatrixExecutionPayload):
-        withdrawals: List[Withdrawal, max_withdrawals]  # type: ignore[valid-type]
+        withdrawals: List[Withdrawal, max_withdrawals]
 
     class DenebExecutionPayload(CapellaExecutionPayload):
         blob_gas_used: uint64

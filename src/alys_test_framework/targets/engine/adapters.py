@@ -50,7 +50,8 @@ class ConsensusTypes:
         return consensus.serialize(view)
 
     def deserialize(self, fork: str, name: str, data: bytes, preset: str = "mainnet") -> Any:
-        return self.get_type(fork, name, preset).decode_bytes(data)
+        typ: Any = self.get_type(fork, name, preset)
+        return typ.decode_bytes(data)
 
     def hash_tree_root(self, view: Any) -> bytes:
         return consensus.hash_tree_root(view)

@@ -146,8 +146,7 @@ class EthereumJsClient:
             "--maxPeers",
             "0",
             "--isSingleNode",
-            "--logFile=false",
-        ]
+        ]  # its own log file goes to <dataDir>/ethereumjs.log; stdout to ethereumjs.log
 
     def start(self) -> EthereumJsClient:
         cli = install(self.cache)
@@ -163,6 +162,7 @@ class EthereumJsClient:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                cwd=self.workdir,  # anything the client writes beside it stays in the workdir
                 start_new_session=True,
             )
         finally:
