@@ -3,15 +3,18 @@ every deliberately broken target; a failing property reports its shrunk countere
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 
 from alys_test_framework.config import TestConfig
 from alys_test_framework.harness.base import HarnessContext
 from alys_test_framework.harness.governance import GovernanceIntegrationHarness
+from alys_test_framework.harness.governance.kit import run_property
 from alys_test_framework.results import TestResult, TestStatus
 
 from .broken_targets import BROKEN
@@ -66,3 +69,39 @@ def test_broken_target_is_reported_failed(name: str, tmp_path: Path) -> None:
             assert r.metrics.get("counterexample"), f"{name}/{test}: {r.metrics}"
             assert "shrunk counterexample" in r.message
             assert str(r.metrics.get("reproduce_failure", "")).startswith("@reproduce_failure(")
+
+
+def _no_big_pair(case: tuple[int, str]) -> None:
+    assert not (case[0] >= 3 and case[1] == "c"), f"bad pair {case}"
+
+
+def test_property_runner_shrinks_is_seeded_and_replays() -> None:
+    strategy = st.tuples(st.integers(0, 1000), st.sampled_from("abc"))
+    first = run_property(strategy, _no_big_pair, examples=200, run_seed=7)
+    again = run_property(strategy, _no_big_pair, examples=200, run_seed=7)
+    assert first.counterexample == "(3, 'c')"  # shrunk to the boundary
+    assert first == again  # derandomized by the run seed
+    assert first.violation == "bad pair (3, 'c')"
+    assert first.reproduce is not None
+    version, blob = first.reproduce.removeprefix("@reproduce_failure(").rstrip(")").split(", ")
+    replayed = run_property(
+        strategy,
+        _no_big_pair,
+        examples=200,
+        run_seed=0,
+        replay=(version.strip("'"), ast.literal_eval(blob)),
+    )
+    assert replayed.counterexample == "(3, 'c')"
+    assert run_property(strategy, lambda c: None, examples=20, run_seed=7).metrics() == {
+        "examples": 20
+    }
+
+
+def test_property_runner_reports_a_crash_as_a_violation() -> None:
+    def crash(case: int) -> None:
+        if case > 5:
+            raise KeyError(case)
+
+    run = run_property(st.integers(0, 100), crash, examples=50, run_seed=1)
+    assert run.counterexample == "6" and run.violation is not None
+    assert run.violation.startswith("crashed with KeyError")

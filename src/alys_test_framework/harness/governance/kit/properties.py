@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, given, reproduce_failure, seed, settings
 from hypothesis.strategies import SearchStrategy
 
 BLOB_MARK = "@reproduce_failure("
@@ -41,12 +41,25 @@ class CaseCrashed(AssertionError):
 
 
 def run_property(
-    strategy: SearchStrategy[Any], check: Callable[[Any], None], *, examples: int, run_seed: int
+    strategy: SearchStrategy[Any],
+    check: Callable[[Any], None],
+    *,
+    examples: int,
+    run_seed: int,
+    replay: tuple[str, bytes] | None = None,
 ) -> PropertyRun:
-    """Run ``check`` (which asserts) on ``examples`` generated cases; shrink the first failure."""
+    """Run ``check`` (which asserts) on ``examples`` generated cases; shrink the first failure.
+
+    ``replay`` = (Hypothesis version, blob) from a report's ``reproduce_failure`` runs exactly
+    that case instead.
+    """
     calls = 0
     last: list[Any] = []
 
+    def replaying(fn: Callable[..., None]) -> Callable[..., None]:
+        return reproduce_failure(*replay)(fn) if replay is not None else fn
+
+    @replaying
     @seed(run_seed)
     @settings(
         max_examples=examples,
