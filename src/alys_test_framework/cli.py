@@ -324,6 +324,53 @@ def history(
         console.print(f"[yellow]flaky[/yellow] {f.test} at {f.commit[:10]}: {seen}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0 = any free)")] = 8080,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ALYS_TEST_COORDINATOR_TOKEN",
+            help="Bearer token; required when HOST is not loopback",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Runs, reports and the history database")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Base config every requested run starts from")
+    ] = None,
+    max_parallel: Annotated[int, typer.Option("--max-parallel", min=1)] = 1,
+    retries: Annotated[int, typer.Option(min=0, help="Retries of a crashed run")] = 1,
+    retention_days: Annotated[float, typer.Option("--retention-days", min=0.0)] = 14.0,
+) -> None:
+    """Serve the test coordinator: queue runs over HTTP, watch them, read their reports."""
+    from .coordinator import CoordinatorSettings
+    from .coordinator import serve as run_service
+    from .coordinator.app import SettingsError
+    from .reporting.history import default_history_path
+
+    if config is not None:
+        _load_config(config, None, None)  # a bad base config is the user's error, now
+    settings = CoordinatorSettings(
+        data_dir=data_dir or default_history_path().parent / "coordinator",
+        host=host,
+        port=port,
+        token=token,
+        base_config=config,
+        max_parallel=max_parallel,
+        retries=retries,
+        retention_days=retention_days,
+    )
+    try:
+        run_service(settings, lambda url: console.print(f"coordinator listening on {url}"))
+    except SettingsError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
 @baseline_app.command("save")
 def baseline_save(
     report: Annotated[Path, typer.Argument(help="report.json of a run")],
