@@ -187,3 +187,28 @@ def test_lighthouse_endpoint_serves_genesis_block() -> None:
     block, bad, genesis = asyncio.run(run())
     assert block["hash"] == genesis == block_object_hash(block)
     assert bad["error"]["code"] == -32602
+
+
+def test_lighthouse_shared_external_endpoint_in_any_order(tmp_path: Path) -> None:
+    """One long-lived endpoint for every test, run in reverse order: each test builds its own
+    branch from genesis, so no test's leftovers change another's verdict."""
+
+    async def run() -> list[Any]:
+        secret = write_secret(tmp_path / "jwt.hex")
+        cfg = TestConfig.development()
+        sched = schedule_for(cfg.lighthouse.capella_block, cfg.lighthouse.deneb_block)
+        node_sched = ForkSchedule(sched.capella_time, sched.deneb_time, sched.genesis_time)
+        async with EmbeddedExecutionEndpoint(secret, node_sched) as ep:
+            update = {"engine_url": ep.url, "jwt_secret_file": tmp_path / "jwt.hex"}
+            lh = cfg.lighthouse.model_copy(update=update)
+            h = LighthouseCompatHarness(HarnessContext(cfg.model_copy(update={"lighthouse": lh})))
+            names = [n for n, _, _ in h.test_methods()]
+            results = []
+            for name in reversed(names):
+                results += await h.run_tests(only=[name])
+            return results
+
+    results = asyncio.run(run())
+    assert len(results) == 9
+    bad = [(r.name, r.status, r.message) for r in results if r.status is not TestStatus.PASSED]
+    assert not bad, bad

@@ -6,7 +6,7 @@ from typing import Any
 
 from ...oracles.engine import spec
 from ...oracles.engine.conformance import check_recorded, load_recorded
-from ...oracles.engine.forks import VERSION
+from ...oracles.engine.forks import SLOT_S, VERSION
 from ..base import Outcome, harness_test
 from .kit import REQUIRED_METHODS, ZERO32, EngineCallError, LighthouseBase, expect, first, require
 
@@ -53,7 +53,7 @@ class ApiCompatibility(LighthouseBase):
             )
             anchor = await self.start_branch(s, driver, out, "test_every_method_and_version")
             made = [anchor]
-            deneb_n = (s.schedule.deneb_time - s.schedule.genesis_time) // 12
+            deneb_n = (s.schedule.deneb_time - s.schedule.genesis_time) // SLOT_S
             for n in range(2, max(deneb_n, 1) + 2):
                 ts = s.schedule.block_time(n)
                 try:

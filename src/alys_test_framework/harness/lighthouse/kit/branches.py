@@ -77,7 +77,16 @@ class AnchorPool:
             for name in wanted:
                 if name in self.anchors:
                     continue
-                self.anchors[name] = await driver.produce(
-                    self.genesis, ts, prev_randao=self._randao(name), set_head=False
-                )
+                try:
+                    self.anchors[name] = await driver.produce(
+                        self.genesis, ts, prev_randao=self._randao(name), set_head=False
+                    )
+                except EngineCallError as exc:
+                    raise EngineCallError(
+                        exc.method,
+                        exc.code,
+                        f"cannot build block 1 on genesis {self.genesis[:18]}.. for {name} "
+                        "(each test builds its own branch on block 0; a client whose head has "
+                        f"moved past genesis may refuse: start it on a fresh chain): {exc.message}",
+                    ) from None
         return self.anchors[test]
