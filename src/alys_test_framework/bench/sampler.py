@@ -1,0 +1,116 @@
+"""Taking samples: warm-up, calibrated loops, contenders interleaved, wall and CPU time.
+
+Rules of this module:
+1. Each contender is an operation ``fn(loops)`` that performs ``loops`` operations; a sample is
+   one call, and its per-operation wall and CPU times are dt / loops.
+2. Loops are calibrated per contender so that one sample lasts at least ``min_sample_s``
+   (doubling from 1); warm-up samples are taken and discarded first.
+3. Contenders are sampled round-robin, sample i of every contender back to back, so a burst of
+   load hits all of them; the ratio of a case is computed per round (ours_i ÷ floor_i).
+4. CPU time is the process's (all threads; children when ``children`` is set), beside wall
+   time: on a shared 2-core machine wall time also holds the wait for a core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import inspect
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from .model import Measurement
+from .stats import Summary, summarize
+
+Op = Callable[[int], Awaitable[None] | None]
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Contender:
+    name: str
+    fn: Op
+    loops: int | None = None  # fixed loops (heavy operations); None = calibrate
+
+
+def _cpu(children: bool) -> float:
+    """Process CPU seconds at nanosecond resolution (os.times ticks at 10 ms: too coarse for a
+    50 ms sample), plus reaped children's (tick resolution) when asked."""
+    if not children:
+        return time.process_time()
+    t = os.times()
+    return time.process_time() + t.children_user + t.children_system
+
+
+async def _timed(fn: Op, loops: int, children: bool) -> tuple[float, float]:
+    gc.collect()
+    w0, c0 = time.perf_counter(), _cpu(children)
+    r = fn(loops)
+    if inspect.isawaitable(r):
+        await r
+    return time.perf_counter() - w0, _cpu(children) - c0
+
+
+async def _calibrate(c: Contender, min_sample_s: float, children: bool) -> int:
+    if c.loops is not None:
+        return c.loops
+    loops = 1
+    while loops < 1 << 22:
+        wall, _ = await _timed(c.fn, loops, children)
+        if wall >= min_sample_s:
+            break
+        loops *= 2 if wall > min_sample_s / 10 else 8
+    return loops
+
+
+async def sample(
+    contenders: list[Contender],
+    *,
+    samples: int,
+    warmups: int = 1,
+    min_sample_s: float = 0.05,
+    children: bool = False,
+    progress: Progress | None = None,
+    label: str = "",
+) -> tuple[dict[str, Measurement], dict[str, int], list[dict[str, float]]]:
+    """Sample every contender ``samples`` times, interleaved; returns measurements, loops and
+    the raw per-round wall/CPU values (for paired ratios)."""
+    loops = {c.name: await _calibrate(c, min_sample_s, children) for c in contenders}
+    for _ in range(warmups):
+        for c in contenders:
+            await _timed(c.fn, loops[c.name], children)
+    rounds: list[dict[str, float]] = []
+    for i in range(samples):
+        if progress is not None:
+            progress(f"{label}: sample {i + 1}/{samples}")
+        row: dict[str, float] = {}
+        for c in contenders:
+            wall, cpu = await _timed(c.fn, loops[c.name], children)
+            n = loops[c.name]
+            row[f"{c.name}.wall"] = wall / n
+            row[f"{c.name}.cpu"] = cpu / n
+        rounds.append(row)
+    out = {}
+    for c in contenders:
+        walls = [r[f"{c.name}.wall"] for r in rounds]
+        cpus = [r[f"{c.name}.cpu"] for r in rounds]
+        out[c.name] = Measurement(
+            summarize(walls, f"{label}.{c.name}.wall"), summarize(cpus, f"{label}.{c.name}.cpu")
+        )
+    return out, loops, rounds
+
+
+def paired_ratio(rounds: list[dict[str, float]], ours: str, floor: str, basis: str) -> Summary:
+    """ours ÷ floor per round on the given basis (lower is better)."""
+    vals = []
+    for r in rounds:
+        f = r[f"{floor}.{basis}"]
+        vals.append(r[f"{ours}.{basis}"] / f if f > 0 else float("inf"))
+    return summarize(vals, f"ratio {ours}/{floor}")
+
+
+def run_sync(coro: Awaitable[object]) -> object:
+    """Run a sampling coroutine from synchronous code (one event loop per group)."""
+    return asyncio.run(coro)  # type: ignore[arg-type]
