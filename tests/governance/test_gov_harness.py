@@ -69,6 +69,7 @@ def test_broken_target_is_reported_failed(name: str, tmp_path: Path) -> None:
             assert r.metrics.get("counterexample"), f"{name}/{test}: {r.metrics}"
             assert "shrunk counterexample" in r.message
             assert str(r.metrics.get("reproduce_failure", "")).startswith("@reproduce_failure(")
+            assert r.metrics["replay_command"].startswith("alys-test run --phase governance")
 
 
 def _no_big_pair(case: tuple[int, str]) -> None:

@@ -84,8 +84,11 @@ class ByzantinePropertyTests(GovernanceHarnessBase):
         def act(i: int, now: int) -> None:
             b, s, v = a.behaviours[i], members[i], a.variants[i]
             who = f"member {i} ({b})"
-            if b == "honest":
+            if b in ("honest", "resign"):
                 expect(submit("a", s.pk, bls.sign(s.sk, msg_yes), now), f"{who}: refused")
+                if b == "resign":
+                    again = submit("a", s.pk, bls.sign(s.sk, msg_yes), now)
+                    expect(again, f"{who}: the same signature sent again is refused")
             elif b == "delay":
                 late = submit("a", s.pk, bls.sign(s.sk, msg_yes), now)
                 expect(not late, f"{who}: signature at expiry+{now - EXPIRY} ms accepted")
@@ -118,7 +121,7 @@ class ByzantinePropertyTests(GovernanceHarnessBase):
                 expect(not submit("a", s.pk, sig, now), f"{who}: {kind} signature accepted")
 
         # Logical timeline: on-time actions at NOW+k, late ones at EXPIRY+k, one execution.
-        exec_at = EXPIRY + a.n + 1 if a.execute_late else NOW + a.n + 1
+        exec_at = EXPIRY if a.execute_late else NOW + a.n + 1  # dead at and after expiry
         timeline = [
             ((EXPIRY if a.behaviours[i] == "delay" else NOW) + k, i)
             for k, i in enumerate(a.order)

@@ -30,6 +30,7 @@ from .properties import PropertyRun, run_property
 NOW = 1_700_000_000_000  # logical clock origin (ms)
 TTL = 60_000
 OUTSIDERS = 3  # pool members that never join a federation
+PHASE = "governance-integration"
 
 
 class GovernanceHarnessBase(BaseHarness):
@@ -133,6 +134,8 @@ class GovernanceHarnessBase(BaseHarness):
             run_seed=self.ctx.seed,
         )
         out.record(**run.metrics())
+        if run.violation is not None:  # the run is derandomized: same seed, same config, same case
+            out.record(replay_command=f"alys-test run --phase {PHASE} --seed {self.ctx.seed}")
         out.expect(
             run.violation is None,
             prop,

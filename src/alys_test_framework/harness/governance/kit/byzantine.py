@@ -3,7 +3,8 @@
 Rules the model states (the harness's own reading of the approval rules, not the target's code):
 - A proposal executes iff, before its expiry, at least t distinct members of its federation, in
   its epoch, signed exactly its bytes; nothing else counts.
-- Signing: an honest member's signature counts once. Withholding contributes nothing. A forged
+- Signing: an honest member's signature counts once, also when it is sent twice (re-signing is
+  idempotent and accuses nobody). Withholding contributes nothing. A forged
   signature (an outsider's, or a member's key under someone else's signature), a flipped vote (a
   signature over a variant of the proposal), a late signature (at or after expiry) and an invalid
   signature (garbage, identity, wrong tag, truncated) are refused and never counted. A double
@@ -30,7 +31,7 @@ from hypothesis import strategies as st
 
 MAX_MEMBERS = 7
 
-COUNTING = ("honest", "double_sign")  # a valid signature on the proposal, in time
+COUNTING = ("honest", "double_sign", "resign")  # a valid signature on the proposal, in time
 NOT_COUNTING = ("withhold", "forge", "flip_vote", "delay", "invalid_signature")
 FORGERIES = ("outsider_under_member_key", "outsider_own_key", "member_under_other_key")
 INVALID = ("random_bytes", "identity", "pop_tag", "truncated", "other_message")
@@ -46,11 +47,11 @@ class SigningAttack:
     behaviours: tuple[str, ...]  # one per member, members 0..n-1
     order: tuple[int, ...]  # the order members act in
     variants: tuple[int, ...]  # which forgery / invalid signature, per member
-    execute_late: bool  # the execution attempt comes at or after expiry
+    execute_late: bool  # the execution attempt comes at the expiry instant
 
     def counted(self) -> set[int]:
         """Members whose signature on the proposal must count."""
-        return {i for i, b in enumerate(self.behaviours) if b in ("honest", "double_sign")}
+        return {i for i, b in enumerate(self.behaviours) if b in COUNTING}
 
     def executes(self) -> bool:
         return not self.execute_late and len(self.counted()) >= self.t
