@@ -6,7 +6,10 @@ half-alive (issue #14, D1: storage stopped for good while chain_head still answe
 1. An escalation of a critical actor (CRITICAL) respawns that actor after a backoff that doubles
    per escalation (BASE_S .. CAP_S), under the same name, so every lookup by name finds it again.
 2. More than MAX_ESCALATIONS escalations within WINDOW_S mean the subsystem cannot recover:
-   the node stops and the process exits EXIT_CODE, naming the actor and its last error.
+   the node stops and the process exits EXIT_CODE, naming the actor and its last error. An
+   escalation caused by the environment (``transient``: a failed store write, e.g. a full disk)
+   is respawned with the same backoff but never counted towards giving up: the node keeps
+   serving reads and resumes writing by itself when the disk has room again.
 3. ``health()`` reports every actor's lifecycle state, restarts and failures, and the node's own
    verdict (ok / recovering / failed), for the ``node_health`` RPC and ``GET /health``.
 """
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alys_actors import ActorRef, ActorSystem, Escalation, LifecycleState, MailboxConfig
+from alys_node.store.blockstore import StoreWriteError
 
 log = logging.getLogger("alys_node.supervisor")
 
@@ -36,7 +40,8 @@ EXIT_CODE = 70  # EX_SOFTWARE
 class _Spec:
     factory: Callable[[], Any]
     mailbox: MailboxConfig | None
-    escalations: list[float] = field(default_factory=list)
+    escalations: list[float] = field(default_factory=list)  # counted towards giving up
+    recent: list[float] = field(default_factory=list)  # every escalation: sets the backoff
     last_error: str = ""
 
 
@@ -52,7 +57,9 @@ class RootSupervisor:
         cap_s: float = CAP_S,
         max_escalations: int = MAX_ESCALATIONS,
         window_s: float = WINDOW_S,
+        transient: tuple[type[BaseException], ...] = (StoreWriteError,),
     ) -> None:
+        self.transient = transient
         self.system = system
         self.request_stop = request_stop
         self.refs = refs if refs is not None else {}
@@ -94,15 +101,22 @@ class RootSupervisor:
         spec = self.specs[name]
         now = time.monotonic()
         spec.escalations = [t for t in spec.escalations if now - t < self.window_s]
-        spec.escalations.append(now)
+        spec.recent = [t for t in spec.recent if now - t < self.window_s] + [now]
+        if not isinstance(error.__cause__, self.transient):
+            spec.escalations.append(now)
         n = len(spec.escalations)
         if n > self.max_escalations:
             self._give_up(name, error, n)
             return
-        delay = min(self.cap_s, self.base_s * 2 ** (n - 1))
+        delay = min(self.cap_s, self.base_s * 2 ** min(len(spec.recent) - 1, 16))
         log.error(
             "actor exceeded its restart intensity; respawning after backoff",
-            extra={"actor": name, "delay_s": delay, "escalation": n, "error": str(error)},
+            extra={
+                "actor": name,
+                "delay_s": delay,
+                "escalation": len(spec.recent),
+                "error": str(error),
+            },  # fmt: skip
         )
         self.recovering.add(name)
         task = asyncio.get_running_loop().create_task(self._respawn(name, ref, delay))
@@ -159,7 +173,7 @@ class RootSupervisor:
             spec = self.specs.get(name)
             entry = actors.setdefault(name, {"state": "stopped", "restarts": 0, "failures": 0})
             if spec is not None:
-                entry["escalations"] = len(spec.escalations)
+                entry["escalations"] = len(spec.recent)
                 if spec.last_error:
                     entry["last_error"] = spec.last_error
             if name in self.recovering:

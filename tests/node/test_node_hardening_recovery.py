@@ -17,6 +17,7 @@ import pytest
 from alys_actors import LifecycleState
 from alys_node.chain.spec import dev_spec_and_key
 from alys_node.node import Node
+from alys_node.store.blockstore import StoreFull
 from alys_test_framework.waiting import wait_until as wait_async
 
 from .conftest import wait_until
@@ -24,7 +25,7 @@ from .conftest import wait_until
 RUNNING = LifecycleState.RUNNING
 
 
-async def _fail_past_intensity(node: Node, name: str) -> None:
+async def _fail_past_intensity(node: Node, name: str, error: Exception | None = None) -> None:
     """Four failures within the runtime's 5 s window: the fourth escalates."""
     for _ in range(4):
         ref = await wait_async(
@@ -32,7 +33,7 @@ async def _fail_past_intensity(node: Node, name: str) -> None:
             10,
             f"{name} running",
         )
-        await node.system.fail(ref, RuntimeError(f"injected failure of {name}"))
+        await node.system.fail(ref, error or RuntimeError(f"injected failure of {name}"))
 
 
 def test_escalation_respawns_the_actor_then_stops_the_node_when_it_cannot_recover(tmp_path):
@@ -68,6 +69,33 @@ def test_escalation_respawns_the_actor_then_stops_the_node_when_it_cannot_recove
             health = sup.health()
             assert health["state"] == "failed" and "storage" in health["error"], health
             assert sup.exit_code == 70 and "injected failure of storage" in (sup.fatal or "")
+        finally:
+            await node.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_full_disk_never_counts_towards_giving_up(tmp_path):
+    """Escalations caused by failed store writes are respawned with backoff but never stop
+    the node: a long disk-full episode must not end it."""
+
+    async def scenario() -> None:
+        spec, key = dev_spec_and_key()
+        node = Node(datadir=tmp_path / "d", spec=spec, key=key, dev=True, verify_workers=0)
+        await node.start()
+        try:
+            sup = node.supervisor
+            sup.base_s, sup.cap_s, sup.max_escalations = 0.02, 0.05, 1
+            full = StoreFull("disk full: 0 bytes free in /x (blocks 1..1 not stored)")
+            for i in range(3):
+                await _fail_past_intensity(node, "storage", full)
+                await wait_async(lambda: sup.health()["ok"], 10, f"respawn {i + 1}")
+            assert not node._stopped.is_set() and sup.fatal is None
+            assert sup.health()["actors"]["storage"]["escalations"] == 3
+            await _fail_past_intensity(node, "storage")  # two real bugs: beyond max 1
+            await wait_async(lambda: sup.health()["ok"], 10, "respawn after a bug")
+            await _fail_past_intensity(node, "storage")
+            await wait_async(node._stopped.is_set, 10, "node stopping")
         finally:
             await node.stop()
 
