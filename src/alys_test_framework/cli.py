@@ -200,7 +200,9 @@ def run(
     with fw:
         result = fw.run(phases or None)
     console.print(_result_table(result))
-    console.print(f"reports: {out_dir}/report.json, junit.xml, events.jsonl")
+    for g in result.gates:
+        console.print(f"{g.validator}: {g.status.value}: {g.message}")
+    console.print(f"reports: {out_dir}/report.html, report.json, junit.xml, events.jsonl")
     if result.interrupted:
         err.print(f"interrupted by {result.signal or 'SIGINT'}: partial reports written")
         raise typer.Exit(SIGNAL_EXIT.get(result.signal, 130))
@@ -208,6 +210,9 @@ def run(
         for p in result.phases:
             if not p.passed and p.status.value != "skipped":
                 err.print(f"[red]FAILED[/red] {p.phase.value}: {_short(p.message, 400)}")
+        for g in result.gates:
+            if g.failed:
+                err.print(f"[red]FAILED[/red] {g.validator}: {_short(g.message, 400)}")
         raise typer.Exit(1)
 
 

@@ -24,12 +24,14 @@ from .harness.registry import HarnessRegistry, load_registry
 from .metrics import ExecutionMetrics, PerformanceMetrics, ResourceSampler
 from .phases import PHASE_ORDER, MigrationPhase
 from .reporting import finish_reports, write_reports
+from .reporting.coverage import CoverageRun, coverage_gate
 from .results import (
     PhaseResult,
     PhaseStatus,
     RunResult,
     TestResult,
     TestStatus,
+    ValidatorVerdict,
     new_run_id,
     summarize,
 )
@@ -80,6 +82,8 @@ class MigrationTestFramework:
         self._closed = False
         self._active: list[TestHarness] = []
         self._signal: str = ""
+        self._gates: list[ValidatorVerdict] = []
+        self._coverage: dict[str, Any] | None = None
 
     # -- public API ----------------------------------------------------------------------
     def run_phase_validation(self, phase: MigrationPhase) -> PhaseResult:
@@ -98,6 +102,7 @@ class MigrationTestFramework:
             phases=[p.value for p in selected],
         )
         self._sampler.start()
+        coverage = self._start_coverage()
         task = self._loop.create_task(self._run_phases(selected))
         interrupted = False
         installed = self._install_signal_handlers(task)
@@ -111,6 +116,8 @@ class MigrationTestFramework:
             for sig in installed:
                 self._loop.remove_signal_handler(sig)
         self._sampler.stop()
+        if coverage is not None:
+            self._finish_coverage(coverage)
         result = self._result(interrupted)
         if interrupted:
             self.events.emit(
@@ -150,6 +157,26 @@ class MigrationTestFramework:
         self.shutdown()
 
     # -- internals -----------------------------------------------------------------------
+    def _start_coverage(self) -> CoverageRun | None:
+        if not self.config.coverage_enabled or self.report_dir is None:
+            return None
+        rep = self.config.reporting
+        run = CoverageRun(self.report_dir, list(rep.coverage_source), rep.coverage_threshold_pct)
+        run.start()
+        return run
+
+    def _finish_coverage(self, run: CoverageRun) -> None:
+        self._coverage = run.finish()
+        gate = coverage_gate(self._coverage)
+        self._gates.append(gate)
+        self.events.emit(
+            "run_gate",
+            gate.validator,
+            validator=gate.validator,
+            status=gate.status.value,
+            message=gate.message,
+        )
+
     def _install_signal_handlers(self, task: asyncio.Task[Any]) -> list[signal.Signals]:
         """SIGINT and SIGTERM cancel the run; returns the signals whose handler was installed."""
         if threading.current_thread() is not threading.main_thread():
@@ -333,6 +360,8 @@ class MigrationTestFramework:
             interrupted=interrupted,
             metrics=self.collect_metrics(),
             signal=self._signal if interrupted else "",
+            gates=list(self._gates),
+            coverage=self._coverage,
         )
 
     def _write_reports(self, result: RunResult) -> None:

@@ -176,10 +176,17 @@ class RunResult:
     interrupted: bool = False
     metrics: dict[str, Any] = field(default_factory=dict)
     signal: str = ""  # "SIGINT" / "SIGTERM" when a signal ended the run
+    gates: list[ValidatorVerdict] = field(default_factory=list)  # run-wide, e.g. coverage
+    coverage: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
-        return not self.interrupted and bool(self.phases) and all(p.passed for p in self.phases)
+        return (
+            not self.interrupted
+            and bool(self.phases)
+            and all(p.passed for p in self.phases)
+            and not any(g.failed for g in self.gates)
+        )
 
     @property
     def results(self) -> list[TestResult]:
@@ -191,11 +198,16 @@ class RunResult:
             {p.phase.value: p.status.value for p in self.phases},
             [r.status.value for r in self.results],
             self.interrupted,
+            {g.validator: g.status.value for g in self.gates},
         )
 
 
 def summarize(
-    run_id: str, phase_statuses: dict[str, str], test_statuses: Iterable[str], interrupted: bool
+    run_id: str,
+    phase_statuses: dict[str, str],
+    test_statuses: Iterable[str],
+    interrupted: bool,
+    gates: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The run summary; computed the same way from a RunResult and from an event log."""
     counts = {s.value: 0 for s in TestStatus}
@@ -205,16 +217,23 @@ def summarize(
         total += 1
     if interrupted:
         status = "interrupted"
-    elif phase_statuses and all(s == PhaseStatus.PASSED.value for s in phase_statuses.values()):
+    elif (
+        phase_statuses
+        and all(s == PhaseStatus.PASSED.value for s in phase_statuses.values())
+        and not any(s == Verdict.FAILED.value for s in (gates or {}).values())
+    ):
         status = "passed"
     else:
         status = "failed"
-    return {
+    summary = {
         "run_id": run_id,
         "status": status,
         "phases": dict(phase_statuses),
         "tests": {"total": total, **counts},
     }
+    if gates:
+        summary["gates"] = dict(gates)
+    return summary
 
 
 def new_run_id(seed: int) -> str:

@@ -40,6 +40,8 @@ def build_report(result: RunResult) -> dict[str, Any]:
             for p in result.phases
         ],
         "metrics": result.metrics,
+        "gates": [g.to_dict() for g in result.gates],
+        **({"coverage": result.coverage} if result.coverage is not None else {}),
     }
 
 

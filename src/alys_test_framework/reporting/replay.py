@@ -19,6 +19,7 @@ def replay_summary(path: Path) -> dict[str, Any]:
     phases: dict[str, str] = {}
     tests: list[str] = []
     interrupted = False
+    gates: dict[str, str] = {}
     for event in read_events(path):
         md = event.metadata
         if event.type == "run_started":
@@ -29,6 +30,8 @@ def replay_summary(path: Path) -> dict[str, Any]:
             phases[md["phase"]] = md["status"]
         elif event.type == "run_interrupted":
             interrupted = True
+        elif event.type == "run_gate" and "validator" in md:
+            gates[md["validator"]] = md["status"]
     if run_id is None:
         raise EventLogError(f"{path}: not a run's event log (no run_started event)")
-    return summarize(run_id, phases, tests, interrupted)
+    return summarize(run_id, phases, tests, interrupted, gates)

@@ -48,6 +48,10 @@ _SUMMARY = {
             "required": ["total", *_STATUS],
             "additionalProperties": {"type": "integer", "minimum": 0},
         },
+        "gates": {
+            "type": "object",
+            "additionalProperties": {"enum": ["passed", "failed", "skipped"]},
+        },
     },
 }
 
@@ -117,6 +121,24 @@ REPORT_SCHEMA: dict[str, Any] = {
         "metrics": {
             "type": "object",
             "required": ["resources", "execution", "performance", "phases"],
+        },
+        "gates": {"type": "array", "items": _VERDICT},
+        "coverage": {
+            "type": "object",
+            "required": ["lines", "covered", "percent", "threshold_pct", "files"],
+            "properties": {
+                "lines": {"type": "integer", "minimum": 0},
+                "covered": {"type": "integer", "minimum": 0},
+                "percent": {"type": "number", "minimum": 0, "maximum": 100},
+                "threshold_pct": {"type": "number"},
+                "files": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["path", "lines", "covered", "percent", "missing"],
+                    },
+                },
+            },
         },
     },
 }
