@@ -241,3 +241,15 @@ def test_d9_cli_ports_need_ascii_digits(v):
         _port(v)
     with pytest.raises(argparse.ArgumentTypeError):
         _hostport(f"127.0.0.1:{v}")
+
+
+def test_d3_frames_before_an_oversized_one_in_the_same_read_are_still_handled():
+    """The limit is judged frame by frame: a Hello and then a too-large frame in one read give
+    the handshake and then the violation, in order (what the network actor needs for D4)."""
+    from alys_node.p2p.protocol import HandshakeComplete
+
+    p = PeerProtocol(hello(b"A" * 16))
+    other = encode_frame(m.encode_payload(hello(b"B" * 16), 4096))
+    events = p.receive_data(other + struct.pack(">I", 64 << 20))
+    assert [type(e) for e in events] == [HandshakeComplete, Violation]
+    assert "oversized" in events[1].reason
