@@ -79,3 +79,25 @@ def test_a_failing_run_shows_its_failure(browser, failing_run):  # noqa: F811
         assert "three letters" in page.inner_text("#tests tbody")
     finally:
         page.close()
+
+
+def test_every_plot_kind_renders(browser, foundation_run, tmp_path):  # noqa: F811
+    """Sync progress, per-node latency and the chaos timeline render too (synthetic data)."""
+    from alys_test_framework.reporting.html import write_html_report
+
+    from .synthetic import write_enriched
+
+    run_dir, _ = foundation_run
+    out = write_enriched(run_dir, tmp_path / "enriched")
+    write_html_report(out)
+    page, log = open_report(browser, out / "report.html")
+    try:
+        assert log.errors == []
+        ids = page.eval_on_selector_all(
+            ".plot.js-plotly-plot", "ds => ds.filter(d => d.querySelector('.trace')).map(d => d.id)"
+        )
+        assert {"plot-sync", "plot-per-node", "plot-chaos"} <= set(ids), ids
+        assert page.eval_on_selector_all("#plot-chaos .shapelayer path", "ps => ps.length") >= 1
+        assert "work/node0.log" in page.inner_text("#links")
+    finally:
+        page.close()
