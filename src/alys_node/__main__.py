@@ -45,6 +45,16 @@ def _hostport(v: str) -> str:
     return v
 
 
+def _seconds(v: str) -> float:
+    try:
+        s = float(v)
+    except ValueError:
+        s = float("nan")
+    if not 0 < s < 3600:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected seconds in (0, 3600), got {v!r}")
+    return s
+
+
 def _readable(v: str) -> str:
     if not os.path.isfile(v) or not os.access(v, os.R_OK):
         raise argparse.ArgumentTypeError(f"cannot read {v!r}")
@@ -85,7 +95,7 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--ban-seconds", type=float, default=300.0, help=argparse.SUPPRESS)
     p.add_argument("--sync-range", type=_positive, default=128, help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=None, help=argparse.SUPPRESS)  # replayable jitter
-    p.add_argument("--handshake-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
+    p.add_argument("--handshake-timeout", type=_seconds, default=10.0, help=argparse.SUPPRESS)
     return p
 
 
