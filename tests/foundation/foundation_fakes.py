@@ -127,3 +127,20 @@ def register_failing_and_unsupporting(registry) -> None:
     from alys_test_framework.phases import MigrationPhase
 
     registry.replace(MigrationPhase.ACTOR_CORE, [FailingHarness, UnsupportingHarness])
+
+
+class CrashingHarness(BaseHarness):
+    """Kills its own process mid-test, with an exit code `alys-test run` never uses."""
+
+    name = "crashing"
+    categories = ("alpha",)
+
+    @harness_test("alpha")
+    async def test_crash(self, out: Outcome) -> None:
+        os._exit(3)
+
+
+def register_crashing(registry) -> None:
+    from alys_test_framework.phases import MigrationPhase
+
+    registry.replace(MigrationPhase.ACTOR_CORE, [CrashingHarness])

@@ -1,0 +1,81 @@
+"""The queue's rules: end states from exit codes, crash retries, retention, restart recovery."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from alys_test_framework.coordinator.jobs import (
+    CANCELLED,
+    ERROR,
+    FAILED,
+    INTERRUPTED,
+    PASSED,
+    RUNNING,
+    JobStore,
+    end_state,
+)
+from alys_test_framework.coordinator.service import Scheduler, SchedulerSettings
+from alys_test_framework.reporting.history import HistoryStore
+
+from .conftest import start_coordinator, stop_coordinator
+
+
+@pytest.mark.parametrize(
+    ("rc", "cancel", "state"),
+    [
+        (0, False, PASSED),
+        (1, False, FAILED),
+        (2, False, ERROR),
+        (143, False, INTERRUPTED),
+        (130, False, INTERRUPTED),
+        (143, True, CANCELLED),
+        (0, True, CANCELLED),
+        (3, False, None),
+        (-9, False, None),
+    ],
+)
+def test_end_state(rc, cancel, state):
+    assert end_state(rc, cancel) == state
+
+
+def test_retention_deletes_old_runs_and_their_files(tmp_path):
+    s = Scheduler(
+        SchedulerSettings(data_dir=tmp_path, history_db=tmp_path / "h.sqlite", retention_days=1)
+    )
+    old, new = s.jobs.create({"phases": []}), s.jobs.create({"phases": []})
+    s.jobs.update(old.id, state=PASSED, finished_at=time.time() - 2 * 86400)
+    s.jobs.update(new.id, state=PASSED, finished_at=time.time())
+    (tmp_path / "runs" / old.id).mkdir(parents=True)
+    assert s.apply_retention() == 1
+    assert s.jobs.get(old.id) is None and s.jobs.get(new.id) is not None
+    assert not (tmp_path / "runs" / old.id).exists()
+    s.history.close()
+
+
+def test_a_restart_marks_running_jobs_interrupted(tmp_path):
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        jobs = JobStore(store)
+        job = jobs.create({"phases": []})
+        jobs.update(job.id, state=RUNNING, started_at=time.time())
+    s = Scheduler(SchedulerSettings(data_dir=tmp_path, history_db=tmp_path / "h.sqlite"))
+    assert s.recovered == 1
+    assert s.jobs.get(job.id).state == INTERRUPTED
+    s.history.close()
+
+
+def test_a_crashed_run_is_retried_then_reported(tmp_path):
+    base = tmp_path / "base.toml"
+    base.write_text('plugins = ["tests.foundation.foundation_fakes:register_crashing"]\n')
+    c = start_coordinator(tmp_path, "--config", str(base), "--retries", "1")
+    try:
+        status, job, _ = c.request(
+            "POST", "/test-runs", {"phases": ["actor-core"], "preset": "development"}
+        )
+        assert status == 202
+        done = c.wait_finished(job["id"])
+        assert done["state"] == ERROR and done["attempts"] == 2, done
+        assert done["exit_code"] == 3 and "crashed with exit code 3" in done["error"]
+    finally:
+        stop_coordinator(c)
