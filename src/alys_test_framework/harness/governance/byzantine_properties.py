@@ -171,43 +171,44 @@ class ByzantinePropertyTests(GovernanceHarnessBase):
             ledger.federation, pid="c", kind="generic", payload=b"steal=all", nonce=1,
             expiry=EXPIRY,
         )  # fmt: skip
-        members = self._members(a.n)
+        members, outsider = self._members(a.n), self._outsiders[0]
+        msg = ledger.message_for(p)
+        sig = [bls.sign(m.sk, msg) for m in members]  # each member signs once per case
+        lead = members[a.order[0]]  # every coalition tried starts with this member
+        other = ledger.message_for(dataclasses.replace(p, payload=b"steal=more"))
+        padding = {
+            "none": ([], []),
+            "duplicate": ([lead.pk], [sig[a.order[0]]]),
+            "outsider": ([outsider.pk], [bls.sign(outsider.sk, msg)]),
+            "other_bytes": ([], []),
+            "unsigned_member": ([], []),
+        }
+
+        def coalition(c: int, trick: str) -> Any:
+            pks = [members[i].pk for i in a.order[:c]]
+            sigs = [sig[i] for i in a.order[:c]]
+            if trick == "other_bytes":
+                sigs[0] = bls.sign(lead.sk, other)
+            if trick == "unsigned_member":
+                pks.append(members[a.order[c]].pk)  # claimed, but never signed
+            extra_pks, extra_sigs = padding[trick]
+            return self.target.approval(p, [*pks, *extra_pks], bls.aggregate([*sigs, *extra_sigs]))
+
         problems = []
         for c in a.sizes():
             for trick in COLLUSION_TRICKS:
                 if trick == "unsigned_member" and c == a.n:
                     continue  # every member colludes: nobody is left to claim falsely
-                approval = self._coalition(ledger, p, [members[i] for i in a.order[:c]], trick)
-                if trick == "unsigned_member":
-                    approval = dataclasses.replace(
-                        approval, signers=(*approval.signers, members[a.order[c]].pk)
-                    )
                 # verify, not execute: the first accepted coalition would use up the nonce
-                accepted = self._accepts(ledger.verify_approval, approval, NOW)
+                accepted = self._accepts(ledger.verify_approval, coalition(c, trick), NOW)
                 if accepted != a.accepted(c, trick):
                     problems.append(f"{c} colluders of t={a.t} with {trick}: accepted={accepted}")
         for c in (a.t - 1, a.t):  # execution itself, below and at the threshold
             if c >= 1:
-                approval = self._coalition(ledger, p, [members[i] for i in a.order[:c]], "none")
-                executed = self._accepts(ledger.execute, approval, NOW)
+                executed = self._accepts(ledger.execute, coalition(c, "none"), NOW)
                 if executed != (c >= a.t):
                     problems.append(f"{c} colluders of t={a.t}: executed={executed}")
         return problems
-
-    def _coalition(self, ledger: Ledger, p: Any, colluders: list[Signer], trick: str) -> Any:
-        """The colluders' own aggregate for ``p``, padded or mixed as ``trick`` says."""
-        msg = ledger.message_for(p)
-        pks = [s.pk for s in colluders]
-        sigs = [bls.sign(s.sk, msg) for s in colluders]
-        if trick == "duplicate":
-            pks, sigs = [*pks, pks[0]], [*sigs, sigs[0]]
-        elif trick == "outsider":
-            o = self._outsiders[0]
-            pks, sigs = [*pks, o.pk], [*sigs, bls.sign(o.sk, msg)]
-        elif trick == "other_bytes":
-            other = dataclasses.replace(p, payload=b"steal=more")
-            sigs[0] = bls.sign(colluders[0].sk, ledger.message_for(other))
-        return self.target.approval(p, pks, bls.aggregate(sigs))
 
     # -- replay -----------------------------------------------------------------------------
     @harness_test("byzantine_properties", timeout_s=240)
