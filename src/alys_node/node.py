@@ -13,19 +13,24 @@ import os
 import random
 from pathlib import Path
 
-from alys_actors import ActorSystem, MailboxConfig
+from alys_actors import ActorRef, ActorSystem, MailboxConfig
 from alys_node.actors.chain import ChainActor
 from alys_node.actors.network import NetworkActor
 from alys_node.actors.rpc import RpcActor
 from alys_node.actors.storage import StorageActor
 from alys_node.actors.sync import SyncActor
+from alys_node.actors.views import View
 from alys_node.bugs import SEEDED_BUGS  # noqa: F401  (re-exported for launchers)
+from alys_node.chain.fork_choice import Head
 from alys_node.chain.spec import AuthorityKey, ChainSpec
-from alys_node.chain.verify import Verifier
 from alys_node.metrics import NodeMetrics
 from alys_node.p2p.scoring import Reputation
 from alys_node.rpc import RpcServer
 from alys_node.store.blockstore import BlockStore
+from alys_node.supervisor import RootSupervisor
+from alys_node.sync.machine import SyncMachine
+from alys_node.sync.scheduler import RangeScheduler
+from alys_node.verification import Verifier
 
 log = logging.getLogger("alys_node")
 
@@ -74,13 +79,14 @@ class Node:
         self.metrics = NodeMetrics()
         self.rpc = RpcServer(self.metrics.render)
         self.genesis_hash = spec.genesis().hash
-        self.syncing = False
+        self.sync_state: View[bool] = View(False)  # published by SyncActor
+        self.head: View[Head]  # published by ChainActor, the head's only owner
         self.store: BlockStore
         self.verifier: Verifier
         self.system: ActorSystem
-        self.refs: dict = {}
+        self.refs: dict[str, ActorRef] = {}
         self._stopped = asyncio.Event()
-        self.chain = None  # ActorRef of the ChainActor, for attached modules
+        self.chain: ActorRef | None = None  # the ChainActor, for attached modules
         self.modules: dict[str, str] = {}  # optional module -> "ok" / "error: ..."
 
     async def start(self) -> None:
@@ -91,7 +97,9 @@ class Node:
         except BaseException:
             self.store.close()
             raise
-        self.metrics.head.set(self.store.head_height)
+        s = self.store
+        self.head = View(Head(s.head_height, s.head_hash, s.head_header))  # no writer yet
+        self.metrics.head.set(s.head_height)
         self.verifier = Verifier(
             self.spec.authorities,
             workers=self.verify_workers,
@@ -99,10 +107,13 @@ class Node:
         )
         self.system = ActorSystem("alys-node", seed=self.rng.getrandbits(32))
         big = MailboxConfig(capacity=10_000)
-        spawn = self.system.spawn
+        # the root supervisor respawns a critical actor beyond its restart intensity, or stops
+        # the node (never half-alive); it also answers node_health and GET /health
+        self.supervisor = RootSupervisor(self.system, self.request_stop, self.refs)
+        spawn = self.supervisor.spawn
         self.refs["storage"] = await spawn(lambda: StorageActor(self.store), name="storage")
-        self.refs["chain"] = await spawn(lambda: ChainActor(self), name="chain", mailbox=big)
-        self.refs["sync"] = await spawn(lambda: SyncActor(self), name="sync", mailbox=big)
+        self.refs["chain"] = await spawn(self._chain_actor, name="chain", mailbox=big)
+        self.refs["sync"] = await spawn(self._sync_actor, name="sync", mailbox=big)
         self.refs["network"] = await spawn(lambda: NetworkActor(self), name="network", mailbox=big)
         self.refs["rpc"] = await spawn(lambda: RpcActor(self), name="rpc")
         self.chain = self.refs["chain"]
@@ -122,6 +133,39 @@ class Node:
                     "optional module failed to attach", extra={"module": mod, "error": repr(e)}
                 )
 
+    @property
+    def syncing(self) -> bool:
+        return self.sync_state.value
+
+    def _chain_actor(self) -> ChainActor:
+        return ChainActor(
+            spec=self.spec,
+            verifier=self.verifier,
+            metrics=self.metrics,
+            head=self.head,
+            key=self.key,
+            dev=self.dev,
+        )
+
+    def _sync_machine(self, committed: int) -> SyncMachine:
+        sched = RangeScheduler(
+            range_size=self.sync_range,
+            per_peer=4,
+            window=self.sync_window,
+            stall_timeout=self.stall_timeout,
+            reassign="no-range-reassign" not in self.bugs,
+            committed=committed,
+        )
+        return SyncMachine(self.spec, sched)
+
+    def _sync_actor(self) -> SyncActor:
+        return SyncActor(
+            machine=self._sync_machine,
+            verifier=self.verifier,
+            head=self.head,
+            syncing=self.sync_state,
+        )
+
     def request_stop(self) -> None:
         self._stopped.set()
 
@@ -130,6 +174,7 @@ class Node:
 
     async def stop(self) -> None:
         try:
+            self.supervisor.close()
             await self.system.shutdown(timeout=5.0)
         finally:
             self.verifier.close()

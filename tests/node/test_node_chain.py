@@ -6,7 +6,6 @@ import dataclasses
 import json
 
 import pytest
-from chainkit import build_chain, outsider_key
 
 from alys_node.chain.block import Block, Header
 from alys_node.chain.codec import DecodeError
@@ -14,6 +13,8 @@ from alys_node.chain.merkle import EMPTY_ROOT, merkle_root, tx_hash
 from alys_node.chain.spec import AuthorityKey, ChainSpec, SpecError
 from alys_node.chain.validation import InvalidBlock, check_link, check_range, check_structure
 from alys_node.chain.verify import first_invalid, items_of
+
+from .chainkit import build_chain, outsider_key
 
 
 @pytest.fixture(scope="module")

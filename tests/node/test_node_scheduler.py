@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from alys_node.p2p.scoring import Reputation
 from alys_node.sync.scheduler import RangeScheduler, Request, Stalled
 
@@ -162,3 +164,125 @@ def test_short_sync_uses_smaller_ranges_so_a_late_peer_gets_a_share():
     big = RangeScheduler(range_size=128, per_peer=4)
     big.add_peer("a", 10_000)
     assert {r.count for r in reqs(big.poll(0))} == {128}
+
+
+# -- every range state x every event --------------------------------------------------------
+# One range (heights 1..10), peers a and b claiming head 10, per_peer 1, stall timeout 5.
+def _fresh(reassign: bool = True) -> RangeScheduler:
+    s = RangeScheduler(range_size=10, per_peer=1, stall_timeout=5, reassign=reassign)
+    s.add_peer("a", 10)
+    return s
+
+
+def _unassigned(reassign: bool = True) -> RangeScheduler:
+    s = _fresh(reassign)
+    s.add_peer("b", 10)
+    return s
+
+
+def _inflight_a(reassign: bool = True) -> RangeScheduler:
+    s = _fresh(reassign)
+    assert reqs(s.poll(0)) == [Request("a", 1, 10)]
+    s.add_peer("b", 10)
+    return s
+
+
+def _received(reassign: bool = True) -> RangeScheduler:
+    s = _inflight_a(reassign)
+    s.on_response("a", 1, 10, now=0.5)
+    return s
+
+
+def _retry(reassign: bool = True) -> RangeScheduler:
+    s = _inflight_a(reassign)
+    s.on_invalid("a", 1)
+    return s
+
+
+def _committed(reassign: bool = True) -> RangeScheduler:
+    s = _received(reassign)
+    s.on_committed(10)
+    return s
+
+
+RANGE_STATES = {
+    "unassigned": _unassigned,
+    "inflight:a": _inflight_a,
+    "received": _received,
+    "retry": _retry,
+    "committed": _committed,
+}
+RANGE_EVENTS = {
+    "poll(before deadline)": lambda s: s.poll(1.0),
+    "poll(after deadline)": lambda s: s.poll(10.0),
+    "on_response(a, all)": lambda s: s.on_response("a", 1, 10, now=1.0),
+    "on_response(a, part)": lambda s: s.on_response("a", 1, 4, now=1.0),
+    "on_response(a, none)": lambda s: s.on_response("a", 1, 0, now=1.0),
+    "on_response(b, all)": lambda s: s.on_response("b", 1, 10, now=1.0),
+    "on_invalid(a)": lambda s: s.on_invalid("a", 1),
+    "on_committed(10)": lambda s: s.on_committed(10),
+    "remove_peer(a)": lambda s: s.remove_peer("a"),
+    "remove_peer(b)": lambda s: s.remove_peer("b"),
+    "add_peer(c)": lambda s: s.add_peer("c", 10),
+}
+_POLLED = {"poll(before deadline)", "poll(after deadline)"}
+# state -> event -> (state of the range after, actions); unlisted events leave it as it was.
+RANGE_TABLE: dict[str, dict[str, tuple[str, list]]] = {
+    "unassigned": {  # rule 3 (b: the least loaded peers tie, taken in turn); replies ignored (7)
+        "poll(before deadline)": ("inflight:b", [Request("b", 1, 10)]),
+        "poll(after deadline)": ("inflight:b", [Request("b", 1, 10)]),
+        "on_committed(10)": ("committed", []),
+    },
+    "inflight:a": {
+        "poll(after deadline)": ("inflight:b", [Stalled("a", 1), Request("b", 1, 10)]),  # 5
+        "on_response(a, all)": ("received", []),
+        "on_response(a, part)": ("received", []),  # 6: 5..10 goes back to retry
+        "on_response(a, none)": ("retry", []),  # 6
+        "on_invalid(a)": ("retry", []),  # 8
+        "on_committed(10)": ("committed", []),  # 10
+        "remove_peer(a)": ("retry", []),  # 9
+    },
+    "received": {"on_invalid(a)": ("retry", []), "on_committed(10)": ("committed", [])},
+    "retry": {  # rule 4 and 8: taken again at once, by the peer that did not fail it
+        "poll(before deadline)": ("inflight:b", [Request("b", 1, 10)]),
+        "poll(after deadline)": ("inflight:b", [Request("b", 1, 10)]),
+        "on_committed(10)": ("committed", []),
+    },
+    "committed": {},
+}
+
+
+def _range_state(s: RangeScheduler) -> str:
+    st = s.state_of(1)
+    return f"{st}:{s.inflight()[1][0]}" if st == "inflight" else st
+
+
+def test_range_table_covers_every_state():
+    assert set(RANGE_TABLE) == set(RANGE_STATES)
+    assert all(set(row) <= set(RANGE_EVENTS) for row in RANGE_TABLE.values())
+
+
+@pytest.mark.parametrize("event", list(RANGE_EVENTS))
+@pytest.mark.parametrize("start", list(RANGE_STATES))
+def test_every_range_state_and_event(start, event):
+    s = RANGE_STATES[start]()
+    assert _range_state(s) == start
+    after, actions = RANGE_TABLE[start].get(event, (start, []))
+    got = RANGE_EVENTS[event](s)
+    assert (got if event in _POLLED else []) == actions, f"{event} in {start}"
+    assert _range_state(s) == after, f"{event} in {start}"
+
+
+@pytest.mark.parametrize(
+    "event, after, actions",
+    [
+        ("poll(after deadline)", "inflight:a", [Stalled("a", 1), Request("a", 1, 10)]),
+        ("remove_peer(a)", "inflight:a", []),  # stuck with a peer that is gone
+        ("on_invalid(a)", "retry", []),  # validation failures still re-assign
+    ],
+)
+def test_seeded_bug_no_range_reassign_transitions(event, after, actions):
+    s = _inflight_a(reassign=False)
+    got = RANGE_EVENTS[event](s)
+    assert (got if event in _POLLED else []) == actions
+    assert _range_state(s) == after

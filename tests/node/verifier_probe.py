@@ -11,12 +11,11 @@ from pathlib import Path
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from chainkit import build_chain, outsider_key  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root: tests.node.*
 
 from alys_node.chain.spec import AuthorityKey, ChainSpec  # noqa: E402
-from alys_node.chain.verify import Verifier  # noqa: E402
+from alys_node.verification import Verifier  # noqa: E402
+from tests.node.chainkit import build_chain, outsider_key  # noqa: E402
 
 
 async def main(spec_dir: Path) -> None:

@@ -7,7 +7,8 @@ import asyncio
 
 from alys_actors import Actor, handler
 from alys_node.actors import messages as msg
-from alys_node.store.blockstore import BlockStore
+from alys_node.chain.block import Block
+from alys_node.store.blockstore import BlockStore, Checkpoint
 
 
 class StorageActor(Actor):
@@ -20,7 +21,7 @@ class StorageActor(Actor):
         return self.store.head_height
 
     @handler(msg.GetBlock)
-    def on_get(self, m: msg.GetBlock):
+    def on_get(self, m: msg.GetBlock) -> tuple[Block, float] | None:
         if m.height is not None:
             return self.store.get_by_height(m.height)
         return self.store.get_by_hash(m.hash or b"")
@@ -34,7 +35,7 @@ class StorageActor(Actor):
         return self.store.headers(m.start, m.count)
 
     @handler(msg.GetCheckpoints)
-    def on_checkpoints(self, m: msg.GetCheckpoints):
+    def on_checkpoints(self, m: msg.GetCheckpoints) -> list[Checkpoint]:
         return self.store.checkpoints()
 
     @handler(msg.Replace)

@@ -1,7 +1,7 @@
 """Federation governance: proposals approved by BLS threshold signatures (pure logic).
 
-The actor wrapper lives in ``alys_node.governance.actor`` and is imported only by the node, so
-this package stays free of I/O and of the actor runtime.
+The actor wrapper (``governance.actor``) and its JSON-RPC binding (``governance.rpc``) are
+imported only by the node, so this package stays free of I/O and of the actor runtime.
 """
 
 from .federation import Federation, Member

@@ -2,15 +2,8 @@
 
 The ledger lives in a GovernanceState created by ``attach`` and handed to the actor factory, so
 a supervisor restart (fresh actor instance) keeps proposals, signatures and executed nonces.
-Rejections are answers, not failures: handlers return a Reply instead of raising, because an
-exception would count as an actor crash and trigger a restart for every bad request.
-
-RPC methods (params as an object, or positionally in the order shown):
-  gov_propose {id, kind="generic", payload="0x", nonce, expiry=now+1h}   -> proposal status
-  gov_sign    {id, pubkey, signature}                                     -> {id, signatures, threshold}
-  gov_status  {id?}        -> proposal status, or the federation with pending ids and evidence
-  gov_execute {id} | {approval}                                          -> receipt
-A rejected request is JSON-RPC error -32010 with message "<reason>: <detail>".
+Rejections are answers (messages.Reply), not failures. The JSON-RPC binding and its parameter
+parsing are in governance/rpc.py; this module is the actor and its node hook.
 """
 
 from __future__ import annotations
@@ -28,55 +21,29 @@ from alys_actors import Actor, ActorRef, handler
 
 from .federation import Federation, Member
 from .journal import GovernanceJournal
-from .ledger import Approval, GovernanceLedger
+from .ledger import GovernanceLedger
+from .messages import Execute, Propose, Reply, Sign, Status
 from .proposal import GovernanceError, Proposal, ProposalKind, parse_hex
+from .rpc import GOV_ERROR, GovernanceRpc, unavailable_methods
+
+__all__ = [  # the messages and the RPC binding are re-exported for existing callers
+    "GOV_ERROR",
+    "Execute",
+    "GovernanceActor",
+    "GovernanceRpc",
+    "GovernanceState",
+    "Propose",
+    "Reply",
+    "Sign",
+    "Status",
+    "attach",
+    "load_federation",
+    "start_governance",
+]
 
 log = logging.getLogger("alys_node.governance")
 
-GOV_ERROR = -32010
-ASK_TIMEOUT_S = 10.0
 DEFAULT_TTL_MS = 3_600_000
-
-
-# -- messages -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Propose:
-    id: str
-    nonce: int
-    kind: str = "generic"
-    payload: bytes = b""
-    expiry: int | None = None
-
-
-@dataclass(frozen=True)
-class Sign:
-    proposal_id: str
-    member: bytes
-    signature: bytes
-
-
-@dataclass(frozen=True)
-class Status:
-    proposal_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Execute:
-    proposal_id: str | None = None
-    approval: Approval | None = None
-
-
-@dataclass(frozen=True)
-class Reply:
-    ok: bool
-    value: Any = None
-    reason: str = ""
-    detail: str = ""
-
-    def unwrap(self) -> Any:
-        if not self.ok:
-            raise GovernanceError(self.reason, self.detail)
-        return self.value
 
 
 def _now_ms() -> int:
@@ -110,7 +77,11 @@ class GovernanceActor(Actor):
         def run() -> dict:
             now, fed = self.state.clock(), self.ledger.federation
             expiry = m.expiry if m.expiry is not None else now + DEFAULT_TTL_MS
-            p = Proposal(m.id, m.kind, m.payload, m.nonce, expiry, fed.epoch, fed.federation_id)
+            try:
+                kind = ProposalKind(m.kind)
+            except ValueError:
+                raise GovernanceError("invalid_proposal", f"unknown kind {m.kind!r}") from None
+            p = Proposal(m.id, kind, m.payload, m.nonce, expiry, fed.epoch, fed.federation_id)
             self.ledger.propose(p, now)
             return self.ledger.status(p.id)
 
@@ -130,8 +101,8 @@ class GovernanceActor(Actor):
 
     @handler(Status)
     def on_status(self, m: Status) -> Reply:
-        if m.proposal_id is not None:
-            return self._guard(lambda: self.ledger.status(m.proposal_id))
+        if (pid := m.proposal_id) is not None:
+            return self._guard(lambda: self.ledger.status(pid))
         return Reply(
             True,
             {
@@ -167,105 +138,6 @@ class GovernanceActor(Actor):
             return dataclasses.asdict(receipt)
 
         return self._guard(run)
-
-
-# -- RPC binding ----------------------------------------------------------------------------
-class GovernanceRpc:
-    """Turns JSON-RPC params into actor messages and Replies into results or -32010 errors."""
-
-    def __init__(self, ref: ActorRef) -> None:
-        self.ref = ref
-
-    async def _ask(self, msg: Any) -> Any:
-        from alys_node.rpc import RpcError
-
-        reply: Reply = await self.ref.ask(msg, timeout=ASK_TIMEOUT_S)
-        if not reply.ok:
-            raise RpcError(
-                GOV_ERROR, f"{reply.reason}: {reply.detail}" if reply.detail else reply.reason
-            )
-        return reply.value
-
-    @staticmethod
-    def _params(params: list | dict, names: tuple[str, ...]) -> dict:
-        from alys_node.rpc import invalid_params
-
-        if isinstance(params, list):
-            if len(params) == 1 and isinstance(params[0], dict):
-                return params[0]
-            if len(params) > len(names):
-                raise invalid_params(f"at most {len(names)} parameters: {', '.join(names)}")
-            return dict(zip(names, params, strict=False))
-        return params
-
-    @staticmethod
-    def _get(p: dict, name: str, kind: type | tuple, default: Any = ...) -> Any:
-        from alys_node.rpc import invalid_params
-
-        v = p.get(name, default)
-        if v is ...:
-            raise invalid_params(f"missing parameter {name!r}")
-        if v is not default and (not isinstance(v, kind) or (isinstance(v, bool) and kind is int)):
-            raise invalid_params(f"parameter {name!r} has the wrong type")
-        return v
-
-    @staticmethod
-    def _bytes(value: str, what: str) -> bytes:
-        from alys_node.rpc import invalid_params
-
-        try:
-            return parse_hex(value, what)
-        except GovernanceError as exc:
-            raise invalid_params(exc.detail) from None
-
-    async def gov_propose(self, params: list | dict) -> Any:
-        p = self._params(params, ("id", "kind", "payload", "nonce", "expiry"))
-        kind = self._get(p, "kind", str, "generic")
-        if kind not in {k.value for k in ProposalKind}:
-            from alys_node.rpc import invalid_params
-
-            raise invalid_params(f"kind must be one of {[k.value for k in ProposalKind]}")
-        msg = Propose(
-            id=self._get(p, "id", str),
-            nonce=self._get(p, "nonce", int),
-            kind=kind,
-            payload=self._bytes(self._get(p, "payload", str, "0x"), "payload"),
-            expiry=self._get(p, "expiry", int, None),
-        )
-        return await self._ask(msg)
-
-    async def gov_sign(self, params: list | dict) -> Any:
-        p = self._params(params, ("id", "pubkey", "signature"))
-        msg = Sign(
-            self._get(p, "id", str),
-            self._bytes(self._get(p, "pubkey", str), "pubkey"),
-            self._bytes(self._get(p, "signature", str), "signature"),
-        )
-        return await self._ask(msg)
-
-    async def gov_status(self, params: list | dict) -> Any:
-        p = self._params(params, ("id",))
-        return await self._ask(Status(self._get(p, "id", str, None)))
-
-    async def gov_execute(self, params: list | dict) -> Any:
-        p = self._params(params, ("id",))
-        if "approval" in p:
-            try:
-                approval = Approval.from_json(p["approval"])
-            except GovernanceError as exc:
-                from alys_node.rpc import invalid_params
-
-                raise invalid_params(str(exc)) from None
-            return await self._ask(Execute(approval=approval))
-        return await self._ask(Execute(self._get(p, "id", str)))
-
-    def methods(self) -> dict[str, Callable]:
-        return {
-            "gov_propose": self.gov_propose,
-            "gov_sign": self.gov_sign,
-            "gov_status": self.gov_status,
-            "gov_execute": self.gov_execute,
-        }
 
 
 # -- node integration ----------------------------------------------------------------------
@@ -321,10 +193,5 @@ async def attach(node: Any) -> None:
 
 
 def _register_unavailable(node: Any, why: str) -> None:
-    from alys_node.rpc import RpcError
-
-    async def unavailable(params: list | dict) -> Any:
-        raise RpcError(GOV_ERROR, f"governance_unavailable: {why}")
-
-    for method in ("gov_propose", "gov_sign", "gov_status", "gov_execute"):
-        node.rpc.register(method, unavailable)
+    for method, fn in unavailable_methods(why).items():
+        node.rpc.register(method, fn)

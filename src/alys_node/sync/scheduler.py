@@ -1,11 +1,30 @@
 """Range download scheduler (sans-I/O state machine).
 
-Splits [local head + 1, best peer head] into fixed-size ranges, hands them to peers in parallel
-(a few in flight per peer, least-loaded first), and re-assigns a range when its peer stalls, dies,
-or serves an invalid range. Time is an argument (``now``), so tests drive it with virtual time.
-The consumer reports progress back: ``on_response`` (data arrived), ``on_invalid`` (validation
-failed), ``on_committed`` (durable). Downloads never run further ahead of the committed head than
-``window`` blocks, which bounds memory.
+Splits [local head + 1, best peer head] into ranges, hands them to peers in parallel and
+re-assigns a range when its peer stalls, dies, or serves an invalid range. Time is an argument
+(``now``), so tests drive it with virtual time. The consumer reports progress back:
+``on_response`` (data arrived), ``on_invalid`` (validation failed), ``on_committed`` (durable).
+
+Rules:
+1. The work is heights committed + 1 .. target, the highest head any peer claims; sync is on
+   while target > committed.
+2. Ranges are ``range_size`` blocks, smaller for a short sync (at least MIN_RANGE) so the first
+   peer's pipeline cannot swallow the whole chain; nothing is asked more than ``window`` blocks
+   past the committed head, which bounds memory.
+3. A range goes to a peer whose head covers its start and has fewer than ``per_peer`` requests
+   in flight: the least loaded, preferring peers that have not failed this range, ties in turn.
+4. Ranges to download again go before new ones, lowest start first.
+5. A request unanswered by its deadline (stall_timeout x the peer's patience) is Stalled: it is
+   re-assigned, avoiding that peer, and the peer's patience doubles (at most 8x). A reply resets
+   the patience and restarts the deadlines of the peer's other requests from ``now``.
+6. A reply with fewer blocks than asked re-assigns the rest; an empty one also lowers the peer's
+   claimed head below the range (it cannot serve it).
+7. A reply from a peer the range was taken from is ignored.
+8. An invalid range is downloaded again, avoiding its sender.
+9. A departed peer's ranges in flight are re-assigned.
+10. Ranges at or below the committed head are forgotten, whatever their state.
+11. Seeded bug ``no-range-reassign`` (``reassign=False``): rules 5 and 9 do not re-assign: a
+    stalled range is asked of the same peer again, forever; a departed peer's ranges never return.
 """
 
 from __future__ import annotations
@@ -200,6 +219,18 @@ class RangeScheduler:
         best = sorted(k for k in fresh if self.peers[k].inflight == low)
         self._rr += 1
         return best[self._rr % len(best)]
+
+    def state_of(self, start: int) -> str:
+        """Where the range at ``start`` is: inflight, received, retry, committed or unassigned."""
+        if start <= self.committed:
+            return "committed"
+        if start in self._inflight:
+            return "inflight"
+        if start in self._received:
+            return "received"
+        if start in self._retry:
+            return "retry"
+        return "unassigned"
 
     def inflight(self) -> dict[int, tuple[str, int]]:
         return {s: (a.peer, a.count) for s, a in self._inflight.items()}
