@@ -11,7 +11,13 @@ import aiohttp
 from alys_actors import ActorSystem
 from alys_node.chain.spec import ChainSpec, derive_key
 from alys_node.crypto import bls
-from alys_node.governance import Federation, GovernanceLedger, ProposalKind, encode_set_threshold
+from alys_node.governance import (
+    Federation,
+    GovernanceLedger,
+    ProposalKind,
+    encode_set_threshold,
+    rpc,
+)
 from alys_node.governance.actor import (
     Execute,
     GovernanceState,
@@ -21,7 +27,9 @@ from alys_node.governance.actor import (
     start_governance,
 )
 from alys_node.governance.journal import GovernanceJournal
+from alys_node.governance.messages import Reply
 from alys_node.node import Node
+from alys_node.rpc import RpcError
 from alys_test_framework.targets.governance_target import make_signers
 
 
@@ -157,3 +165,45 @@ def test_bad_federation_file_disables_governance_not_the_node(tmp_path) -> None:
             await node.stop()
 
     asyncio.run(go())
+
+
+# -- JSON-RPC params (governance/rpc.py): parsed before the actor sees anything -------------
+def _rpc_code(fn, params) -> tuple[int, str]:
+    try:
+        fn(params)
+    except RpcError as exc:
+        return exc.code, exc.message
+    raise AssertionError(f"{params!r} was accepted")
+
+
+def test_rpc_params_positional_named_and_one_object_agree() -> None:
+    want = Propose("p1", 7, kind="generic", payload=b"\xab", expiry=99)
+    assert rpc.parse_propose(["p1", "generic", "0xab", 7, 99]) == want
+    assert rpc.parse_propose({"id": "p1", "payload": "0xab", "nonce": 7, "expiry": 99}) == want
+    assert rpc.parse_propose([{"id": "p1", "payload": "ab", "nonce": 7, "expiry": 99}]) == want
+    assert rpc.parse_status([]) == Status(None)
+    assert rpc.parse_execute(["p1"]) == Execute("p1")
+    assert rpc.parse_sign(["p1", "0x01", "0x02"]) == Sign("p1", b"\x01", b"\x02")
+
+
+def test_rpc_bad_params_are_invalid_params_naming_the_parameter() -> None:
+    cases = [
+        (rpc.parse_propose, {"id": "p1"}, "missing parameter 'nonce'"),
+        (rpc.parse_propose, {"id": "p1", "nonce": True}, "parameter 'nonce' has the wrong type"),
+        (rpc.parse_propose, {"id": 5, "nonce": 1}, "parameter 'id' has the wrong type"),
+        (rpc.parse_propose, {"id": "p", "nonce": 1, "kind": "nope"}, "kind must be one of"),
+        (rpc.parse_propose, {"id": "p", "nonce": 1, "payload": "0xzz"}, "payload"),
+        (rpc.parse_propose, ["a", "generic", "0x", 1, 2, 3], "at most 5 parameters"),
+        (rpc.parse_sign, ["p1", "0x01"], "missing parameter 'signature'"),
+        (rpc.parse_execute, {"approval": {"bogus": 1}}, ""),
+    ]
+    for fn, params, needle in cases:
+        code, message = _rpc_code(fn, params)
+        assert code == -32602 and needle in message, (params, message)
+
+
+def test_rpc_rejection_maps_to_gov_error_with_reason_and_detail() -> None:
+    err = rpc.rpc_error(Reply(False, reason="replay", detail="proposal p1 already executed"))
+    assert (err.code, err.message) == (rpc.GOV_ERROR, "replay: proposal p1 already executed")
+    assert rpc.rpc_error(Reply(False, reason="expired")).message == "expired"
+    assert set(rpc.unavailable_methods("why")) == set(rpc.METHODS)
