@@ -77,6 +77,14 @@ class _NoDoubleSignLedger(GovernanceLedger):
         return super().sign(proposal_id, member, signature, now)
 
 
+class _EpochlessDoubleSignLedger(GovernanceLedger):
+    def sign(self, proposal_id: str, member: bytes, signature: bytes, now: int) -> int:
+        epoch = self.federation.epoch  # BUG: what a member signed per nonce outlives its epoch
+        for (_, nonce, who), signed in list(self._signed.items()):
+            self._signed.setdefault((epoch, nonce, who), signed)
+        return super().sign(proposal_id, member, signature, now)
+
+
 def _ledger_target(name: str, ledger_cls: type[GovernanceLedger]) -> NodeGovernanceTarget:
     target = NodeGovernanceTarget()
     target.name = name
@@ -249,13 +257,17 @@ BROKEN: dict[str, tuple[Any, dict[str, str]]] = {
         },
     ),
     # caught only by the generated replay attacks: no example-based test rewrites the epoch or
-    # the federation id of a replayed approval
+    # the federation id of a replayed approval, or reuses an unexecuted nonce in a new epoch
     "unbound_epoch": (
         lambda: _ledger_target("unbound_epoch", _UnboundEpochLedger),
         {"test_property_approval_replay": "an approval holds only in its own federation and epoch"},
     ),
     "unbound_federation": (
         lambda: _ledger_target("unbound_federation", _UnboundFederationLedger),
+        {"test_property_approval_replay": "an approval holds only in its own federation and epoch"},
+    ),
+    "double_sign_memory_ignores_epoch": (
+        lambda: _ledger_target("double_sign_memory_ignores_epoch", _EpochlessDoubleSignLedger),
         {"test_property_approval_replay": "an approval holds only in its own federation and epoch"},
     ),
     "no_identity_check": (

@@ -213,7 +213,8 @@ class ByzantinePropertyTests(GovernanceHarnessBase):
     # -- replay -----------------------------------------------------------------------------
     @harness_test("byzantine_properties", timeout_s=240)
     async def test_property_approval_replay(self, out: Outcome) -> None:
-        """Replayed after execution, on another federation, or in the next epoch: refused."""
+        """Replayed after execution, on another federation, or in the next epoch: refused;
+        the next epoch's own approvals (same nonce included) work and accuse nobody."""
         await self._byzantine_property(
             out,
             "an approval holds only in its own federation and epoch",
@@ -234,7 +235,20 @@ class ByzantinePropertyTests(GovernanceHarnessBase):
         change = self._rotation(ledger, a)
         if not self._accepts(ledger.execute, self._collect(ledger, change, signers), NOW):
             return [*problems, f"a valid {a.rotation} approval is refused"]
-        return problems + self._replays(a, "next_epoch", ledger, pending)
+        problems += self._replays(a, "next_epoch", ledger, pending)
+        late = signers[0]
+        old_sig = bls.sign(late.sk, ledger.message_for(pending.proposal))
+        if self._accepts(ledger.sign, pending.proposal.id, late.pk, old_sig, NOW + 2):
+            problems.append(f"a signature for an epoch-0 proposal accepted after {a.rotation}")
+        # the same nonce in the new epoch is a new slot: signing it again accuses nobody
+        again = self._case_proposal(ledger, "q-next", pending.proposal.nonce)
+        fresh = self._collect(ledger, again, signers, NOW + 3)
+        if not self._accepts(ledger.execute, fresh, NOW + 3) or ledger.evidence:
+            problems.append(
+                f"the new epoch's proposal with nonce {again.nonce}: executed="
+                f"{again.id in ledger.executed}, {len(ledger.evidence)} members accused"
+            )
+        return problems
 
     def _replays(self, a: ReplayAttack, context: str, victim: Ledger, approval: Any) -> list[str]:
         fed = victim.federation

@@ -16,7 +16,9 @@ Rules the model states (the harness's own reading of the approval rules, not the
 - Replay: an approval's signatures hold for one (federation, epoch, nonce, id). Replayed after
   execution, on another federation with the same members, or after a membership change moved the
   federation to the next epoch (each case tries all three), it is refused, also when the attacker
-  rewrites the proposal's fields to match the new context.
+  rewrites the proposal's fields to match the new context. A signature for the old epoch's
+  proposal is refused after the change; the new epoch's own proposal, even under a nonce that was
+  signed (not executed) in the old epoch, is approved and accuses nobody of double signing.
 
 Hypothesis shrinks toward the first entry of every list below, so the first is the benign one and
 a shrunk counterexample names only the misbehaviour that matters.
