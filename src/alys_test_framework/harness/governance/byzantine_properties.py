@@ -242,11 +242,12 @@ class ByzantinePropertyTests(GovernanceHarnessBase):
             problems.append(f"a signature for an epoch-0 proposal accepted after {a.rotation}")
         # the same nonce in the new epoch is a new slot: signing it again accuses nobody
         again = self._case_proposal(ledger, "q-next", pending.proposal.nonce)
-        fresh = self._collect(ledger, again, signers, NOW + 3)
-        if not self._accepts(ledger.execute, fresh, NOW + 3) or ledger.evidence:
+        collected, fresh = self.attempt(self._collect, ledger, again, signers, NOW + 3)
+        if not collected or not self._accepts(ledger.execute, fresh, NOW + 3) or ledger.evidence:
+            why = "" if collected else f" (signing refused: {fresh})"
             problems.append(
                 f"the new epoch's proposal with nonce {again.nonce}: executed="
-                f"{again.id in ledger.executed}, {len(ledger.evidence)} members accused"
+                f"{again.id in ledger.executed}, {len(ledger.evidence)} members accused{why}"
             )
         return problems
 
