@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, cast
 from .errors import ActorError, ActorKilled, ActorStartError, ActorStopped
 from .lifecycle import TRANSITIONS, LifecycleState
 from .mailbox import EMPTY, Mailbox, Priority
+from .signals import ChildExited, ChildFailed, ChildKind
 from .stats import _BUCKET_LUT, ActorStats
 
 if TYPE_CHECKING:
     from .actor import Actor
     from .ref import ActorRef
-    from .supervision import ChildKind
     from .system import ActorSystem
 
 _S = LifecycleState
@@ -237,8 +237,6 @@ class ActorCell:
         self.system._notify_failure(self._me(), error)
         parent = self._parent
         if parent is not None:
-            from .supervision import ChildFailed
-
             parent._post_internal(ChildFailed(self._me(), error, self._incarnation))
 
     def _post_internal(self, msg: Any) -> None:
@@ -258,8 +256,6 @@ class ActorCell:
         self._mailbox.wake()
 
     async def _exit_normally(self) -> None:
-        from .supervision import ChildExited, ChildKind
-
         parent = self._parent
         if (
             self.kind is ChildKind.PERMANENT

@@ -20,7 +20,7 @@ from .stats import ActorStats
 
 if TYPE_CHECKING:
     from .actor import Actor
-    from .supervision import ChildKind
+    from .signals import ChildKind
     from .system import ActorSystem
 
 _S = LifecycleState

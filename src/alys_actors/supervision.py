@@ -20,6 +20,7 @@ from .errors import DuplicateName, Escalation, NormalExit
 from .lifecycle import LifecycleState
 from .mailbox import MailboxConfig
 from .ref import ActorRef
+from .signals import ChildExited, ChildFailed, ChildKind
 
 _S = LifecycleState
 
@@ -28,12 +29,6 @@ class Strategy(str, Enum):
     ONE_FOR_ONE = "one_for_one"
     ONE_FOR_ALL = "one_for_all"
     REST_FOR_ONE = "rest_for_one"
-
-
-class ChildKind(str, Enum):
-    PERMANENT = "permanent"  # restarted after failure and after a normal exit
-    TRANSIENT = "transient"  # restarted after failure only
-    TEMPORARY = "temporary"  # never restarted
 
 
 @dataclass(frozen=True)
@@ -97,20 +92,6 @@ class RestartRecord(NamedTuple):
     error: str
     delay_s: float
     at: float  # time.monotonic()
-
-
-class ChildFailed:
-    __slots__ = ("ref", "error", "incarnation")
-
-    def __init__(self, ref: ActorRef, error: BaseException, incarnation: int) -> None:
-        self.ref, self.error, self.incarnation = ref, error, incarnation
-
-
-class ChildExited:
-    __slots__ = ("ref", "incarnation")
-
-    def __init__(self, ref: ActorRef, incarnation: int) -> None:
-        self.ref, self.incarnation = ref, incarnation
 
 
 class StartChild:
