@@ -36,7 +36,7 @@ class PageLog:
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one playwright at a time: each module's closes at its end
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (.ci/run installs it with apt)")
