@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from alys_node.engine import codec
-from alys_node.engine.conformance import check_recorded, load_recorded, parse_io
 from alys_node.engine.jwt_auth import (
     JwtAuthError,
     JwtSecretError,
@@ -19,8 +18,9 @@ from alys_node.engine.jwt_auth import (
     write_secret,
 )
 from alys_node.engine.rlp import EMPTY_OMMERS_HASH, EMPTY_TRIE_ROOT, encode, keccak256, trie_root
-from alys_node.engine.schema import schemas
 from alys_test_framework.harness.lighthouse import PACKAGED_VECTORS
+from alys_test_framework.oracles.engine.conformance import check_recorded, load_recorded, parse_io
+from alys_test_framework.oracles.engine.schema import OPENRPC_DIR, schemas
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lighthouse"
 VECTORS = PACKAGED_VECTORS
@@ -119,9 +119,7 @@ def test_lighthouse_schema_examples_validate() -> None:
 
 
 def test_lighthouse_packaged_schemas_match_vectors() -> None:
-    from importlib import resources
-
-    pkg = resources.files("alys_node.engine.openrpc")
+    pkg = OPENRPC_DIR
     src = DATA / "engine_schema" / "src" / "engine" / "openrpc"
     for kind, names in (
         ("schemas", ("payload", "forkchoice", "capabilities", "blob")),

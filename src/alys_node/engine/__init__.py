@@ -1,4 +1,7 @@
-"""Engine API: codecs, JWT, OpenRPC validation, embedded execution endpoint and EngineActor."""
+"""Engine API of the reference node: codec, JWT, client, embedded execution endpoint, EngineActor.
+
+(Schema validation and conformance checks are the framework's, in alys_test_framework.oracles.)
+"""
 
 from .client import EngineClient, EngineHttpError, EngineRpcError
 from .codec import CodecError
