@@ -147,6 +147,9 @@ def test_d5_repeated_identity_bans_from_one_ip_ban_the_ip():
     # ...but three of them from one address ban the address for every new identity
     assert adm.admit_reason("10.0.0.9", b"\x09" * 16, now=5) is not None
     assert adm.accept_reason("10.0.0.9", now=5) is not None
+    # our own dials are judged by address and node id: a neighbour we dial may come back anew
+    assert adm.dial_reason("10.0.0.9:4000", now=5) is None
+    assert adm.admit_reason("10.0.0.9", b"\x09" * 16, now=5, inbound=False) is None
 
 
 def test_d5_a_peer_known_before_an_ip_ban_keeps_its_place():

@@ -239,7 +239,7 @@ class NetworkActor(Actor):
         self.adm.close_pending(conn)
         nid = hello.node_id.hex()
         now = time.time()
-        reason = self.adm.admit_reason(conn.ip, hello.node_id, now)
+        reason = self.adm.admit_reason(conn.ip, hello.node_id, now, conn.inbound)
         if reason:
             pass
         elif nid in self.peers:

@@ -6,10 +6,12 @@ Rules (issue #14, D2/D5):
 - After the handshake an offence is scored against the node id; its ban also refuses dials to
   the advertised address and costs the IP a strike (IP_STRIKE): three identities banned from one
   IP within the ban time ban the IP, so fresh node ids do not evade for long.
-- A banned IP's new connections are refused at accept, except that node ids which completed a
-  clean handshake from that IP before the ban keep their place (loopback clusters put every node
-  on 127.0.0.1; one offender must not cut off its neighbours). Such a connection must show its
-  Hello, and a node id first seen during the ban is refused.
+- A banned IP's new inbound connections are refused at accept, except that node ids which
+  completed a clean handshake from that IP before the ban keep their place (loopback clusters put
+  every node on 127.0.0.1; one offender must not cut off its neighbours). Such a connection must
+  show its Hello, and a node id first seen during the ban is refused. Our own dials are judged
+  by the dialed address and the node id only: we chose that address, and a restarted honest
+  neighbour comes back with a new node id.
 - At most ``pending_per_ip`` connections per IP and ``pending_total`` in all may be waiting for
   their handshake; a new one beyond either cap evicts the oldest pending one (of that IP, else
   overall). Idle sockets cannot hold the door shut: an honest Hello completes in one round trip,
@@ -65,13 +67,13 @@ class Admission(Generic[C]):
         """Why we do not dial ``addr`` (None: dial)."""
         if any(b.addr == addr for b in self.rep.active(now) if b.key.startswith("id:")):
             return "banned"
-        return self.accept_reason(ip_of(addr), now)
+        return None
 
-    def admit_reason(self, ip: str, node_id: bytes, now: float) -> str | None:
+    def admit_reason(self, ip: str, node_id: bytes, now: float, inbound: bool = True) -> str | None:
         """Why a peer that sent a valid Hello is refused (None: admit)."""
         if self.rep.is_banned("id:" + node_id.hex(), now):
             return "banned"
-        if self._ip_banned(ip, now) and node_id not in self._known.get(ip, ()):
+        if inbound and self._ip_banned(ip, now) and node_id not in self._known.get(ip, ()):
             return "banned address"
         return None
 
