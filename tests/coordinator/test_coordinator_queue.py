@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -62,7 +63,19 @@ def test_a_restart_marks_running_jobs_interrupted(tmp_path):
     s = Scheduler(SchedulerSettings(data_dir=tmp_path, history_db=tmp_path / "h.sqlite"))
     assert s.recovered == 1
     assert s.jobs.get(job.id).state == INTERRUPTED
-    s.history.close()
+    asyncio.run(_start_stop(s))
+    rows = HistoryStore(tmp_path / "h.sqlite").db.execute(
+        "SELECT service, status, detail FROM service_health"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("coordinator", "started", "1 run(s) interrupted by a restart"),
+        ("coordinator", "stopped", ""),
+    ]
+
+
+async def _start_stop(s: Scheduler) -> None:
+    await s.start()
+    await s.stop()
 
 
 def test_a_crashed_run_is_retried_then_reported(tmp_path):

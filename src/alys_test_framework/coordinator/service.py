@@ -50,6 +50,9 @@ class Scheduler:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        self.history.record_health(
+            "coordinator", "started", f"{self.recovered} run(s) interrupted by a restart"
+        )
         self.apply_retention()
         self._loop_task = asyncio.create_task(self._schedule(), name="coordinator-scheduler")
 
@@ -65,6 +68,7 @@ class Scheduler:
             await self.cancel(job_id)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.history.record_health("coordinator", "stopped")
         self.history.close()
 
     # -- API -----------------------------------------------------------------------------
