@@ -101,7 +101,7 @@ def register_unsupporting(registry) -> None:
     registry.replace(MigrationPhase.ACTOR_CORE, [UnsupportingHarness])
 
 
-def FAKES_RAISES(registry) -> None:  # noqa: N802 - a plugin hook that breaks while registering
+def FAKES_RAISES(registry) -> None:
     raise ValueError("this hook is broken")
 
 
