@@ -67,6 +67,12 @@ class ActorSystemConfig(_Section):
     runtime: Literal["alys_actors", "pykka"] = Field(
         "alys_actors", description="actor runtime the ActorCore harness is pointed at"
     )
+    ordering_examples: int = Field(
+        40, gt=0, description="hypothesis cases per generated message-ordering property"
+    )
+    supervision_examples: int = Field(
+        25, gt=0, description="hypothesis cases (crash schedules) of the supervision property"
+    )
 
 
 class SyncConfig(_Section):
@@ -329,7 +335,13 @@ _PRESETS: dict[str, dict[str, Any]] = {
         "chaos_enabled": False,
         "workers": 2,
         "network": {"node_count": 3, "discovery_nodes": 5, "min_discovered_peers": 2},
-        "actor_system": {"actor_count": 50, "message_count": 2_000, "max_actors": 200},
+        "actor_system": {
+            "actor_count": 50,
+            "message_count": 2_000,
+            "max_actors": 200,
+            "ordering_examples": 15,
+            "supervision_examples": 10,
+        },
         "sync": {"max_chain_height": 1_000, "checkpoint_interval": 50},
         "governance": {
             "federation_size": 4,
@@ -344,7 +356,13 @@ _PRESETS: dict[str, dict[str, Any]] = {
         "chaos_enabled": True,
         "workers": 8,
         "network": {"node_count": 5, "discovery_nodes": 10, "min_discovered_peers": 3},
-        "actor_system": {"actor_count": 1_000, "message_count": 100_000, "max_actors": 2_000},
+        "actor_system": {
+            "actor_count": 1_000,
+            "message_count": 100_000,
+            "max_actors": 2_000,
+            "ordering_examples": 1_000,
+            "supervision_examples": 200,
+        },
         "sync": {"max_chain_height": 10_000, "extra_heights": [15_000], "checkpoint_interval": 100},
         "governance": {
             "federation_size": 7,

@@ -49,7 +49,7 @@ class EventLog:
         self._fh = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            self._fh = open(path, "a", encoding="utf-8")
 
     def emit(self, type: str, source: str, **metadata: Any) -> TestEvent:
         with self._lock:
