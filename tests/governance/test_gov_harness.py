@@ -106,3 +106,23 @@ def test_property_runner_reports_a_crash_as_a_violation() -> None:
     run = run_property(st.integers(0, 100), crash, examples=50, run_seed=1)
     assert run.counterexample == "6" and run.violation is not None
     assert run.violation.startswith("crashed with KeyError")
+
+
+def test_failing_byzantine_property_replays_from_its_token(tmp_path: Path) -> None:
+    """The token in a failing test's metrics reruns exactly the shrunk case, nothing else."""
+    from alys_test_framework.properties import replaying
+
+    factory, _ = BROKEN["unbound_epoch"]
+    test = "test_property_approval_replay"
+    first = _run(factory(), only=[test], tmp_path=tmp_path)[0][0]
+    assert first.status is TestStatus.FAILED
+    token = first.metrics["replay_token"]
+    assert (
+        f"--only {test}" in first.metrics["replay_command"]
+        and token in first.metrics["replay_command"]
+    )
+    with replaying(token):
+        again = _run(factory(), only=[test], tmp_path=tmp_path)[0][0]
+    assert again.status is TestStatus.FAILED
+    assert again.metrics["replayed"] is True and again.metrics["examples"] <= 2
+    assert again.metrics["counterexample"] == first.metrics["counterexample"]

@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis.strategies import SearchStrategy
 
 from ....oracles import bls
+from ....results import TestResult
 from ....targets.governance import (
     DoubleSignEvidenceView,
     GovernanceTarget,
@@ -25,7 +26,7 @@ from ....targets.governance import (
     make_signers,
 )
 from ...base import BaseHarness, HarnessContext, Outcome
-from .properties import PropertyRun, run_property
+from .properties import PropertyRun, report_property, run_property, slug
 
 NOW = 1_700_000_000_000  # logical clock origin (ms)
 TTL = 60_000
@@ -43,6 +44,7 @@ class GovernanceHarnessBase(BaseHarness):
         self.pool: list[Signer] = []
         self._nonce = 0
         self._federations: dict[tuple[int, int, str], Any] = {}
+        self._current_test = ""
 
     # -- lifecycle ---------------------------------------------------------------------
     async def health_check(self) -> bool:
@@ -117,6 +119,10 @@ class GovernanceHarnessBase(BaseHarness):
         self._nonce += 1
         return self._nonce
 
+    async def run_one(self, name: str, category: str, timeout_s: float | None = None) -> TestResult:
+        self._current_test = name  # a failing property's replay command names its test
+        return await super().run_one(name, category, timeout_s)
+
     async def _property(
         self,
         out: Outcome,
@@ -125,22 +131,17 @@ class GovernanceHarnessBase(BaseHarness):
         check: Callable[[Any], None],
         examples: int | None = None,
     ) -> PropertyRun:
-        """Run a property in a worker thread; a violation names ``prop`` with the shrunk case."""
-        run = await asyncio.to_thread(
+        """Run a property in a worker thread; a violation names ``prop``, the shrunk case and
+        the command replaying it (the cases do not depend on the preset, so it names none)."""
+        run = await asyncio.to_thread(  # to_thread carries an active --reproduce token along
             run_property,
             strategy,
             check,
             examples=examples or self.gov.property_examples,
             run_seed=self.ctx.seed,
+            name=slug(prop),
         )
-        out.record(**run.metrics())
-        if run.violation is not None:  # the run is derandomized: same seed, same config, same case
-            out.record(replay_command=f"alys-test run --phase {PHASE} --seed {self.ctx.seed}")
-        out.expect(
-            run.violation is None,
-            prop,
-            f"{run.violation} (shrunk counterexample: {run.counterexample})",
-        )
+        report_property(out, run, prop, phase=PHASE, test=self._current_test, seed=self.ctx.seed)
         return run
 
 

@@ -6,6 +6,13 @@ Re-exported here under the names the governance kit has always used.
 
 from __future__ import annotations
 
-from ....properties import BLOB_MARK, CaseCrashed, PropertyRun, run_property
+from ....properties import (
+    BLOB_MARK,
+    CaseCrashed,
+    PropertyRun,
+    report_property,
+    run_property,
+    slug,
+)
 
-__all__ = ["BLOB_MARK", "CaseCrashed", "PropertyRun", "run_property"]
+__all__ = ["BLOB_MARK", "CaseCrashed", "PropertyRun", "report_property", "run_property", "slug"]
