@@ -20,6 +20,8 @@ Rules:
    below (the highest common block); a branch sharing no block with ours has none.
 9. To find a fork point below a range starting at ``nxt`` we need their MAX_REORG blocks below
    it (never genesis, which both sides share by the handshake).
+Rules 5 and 6 are F1 and F2 of docs/CHAIN_RULES.md, which the framework's oracle judges from the
+outside with its own code.
 """
 
 from __future__ import annotations
