@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from typing import Any
 from ..results import TestResult
 from ..validators import performance_metrics
 from .flaky import FlakyTest, Observation, find_flaky
+from .provenance import commit_under_test
 
 MIGRATIONS: list[str] = [
     # 0 -> 1: the run history
@@ -149,24 +149,6 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def current_commit() -> str:
-    """The commit under test: $ALYS_TEST_COMMIT, else the source checkout's HEAD, else 'unknown'."""
-    env = os.environ.get("ALYS_TEST_COMMIT")
-    if env:
-        return env
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
-
-
 class HistoryStore:
     """One SQLite file of run history; open, use, close (or use as a context manager)."""
 
@@ -239,7 +221,7 @@ class HistoryStore:
                     report["finished_at"],
                     report["status"],
                     report["seed"],
-                    commit or report.get("commit") or current_commit(),
+                    commit or report.get("commit") or commit_under_test(),
                     config_hash(report["config"]),
                     json.dumps(report["summary"]["phases"]),
                     str(report_dir) if report_dir else None,

@@ -96,15 +96,13 @@ def write_html_report(
     runs: list[dict[str, Any]] = []
     series: dict[str, list[tuple[float, float]]] = {}
     flaky: list[FlakyTest] = []
-    commit = ""
+    commit = str(report.get("commit", ""))
     if history_db is not None and history_db.exists():
         try:
             with HistoryStore(history_db) as store:
                 runs = store.runs(trend_runs)
                 series = store.benchmark_trend(trend_runs)
                 flaky = store.flaky(trend_runs * 5)
-                this = [r for r in runs if r["id"] == report["run_id"]]
-                commit = this[0]["commit_sha"] if this else ""
         except HistoryError:
             pass  # a report without trends is still a report
     path = report_dir / "report.html"

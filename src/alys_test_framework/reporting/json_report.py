@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..results import RunResult
+from .provenance import commit_under_test
 
 SCHEMA_VERSION = 1
 
@@ -23,6 +24,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
         "status": result.summary()["status"],
         "interrupted": result.interrupted,
         "signal": result.signal,
+        "commit": commit_under_test(),
         "config": result.config.to_dict(),
         "summary": result.summary(),
         "phases": [

@@ -81,6 +81,7 @@ REPORT_SCHEMA: dict[str, Any] = {
         "status": {"enum": ["passed", "failed", "interrupted"]},
         "interrupted": {"type": "boolean"},
         "signal": {"enum": ["", "SIGINT", "SIGTERM"]},
+        "commit": {"type": "string"},
         "config": {"type": "object"},
         "summary": _SUMMARY,
         "phases": {
