@@ -1,4 +1,4 @@
-"""ActorTestHarness: 24 measured tests of an actor runtime, for the ActorCore phase.
+"""ActorTestHarness: 24 measured tests and 5 generated properties of an actor runtime, for the ActorCore phase.
 
 One module per category holds its tests; ``kit/`` holds the tracker, the monitor, the test
 behaviours and the session. Report order is the ``categories`` tuple (the base harness sorts
@@ -19,8 +19,10 @@ from .kit.monitor import LifecycleMonitor
 from .kit.tracker import MessageTracker
 from .lifecycle import LifecycleTests
 from .ordering import OrderingTests
+from .ordering_properties import OrderingPropertyTests
 from .overflow import OverflowTests
 from .recovery import RecoveryTests
+from .supervision_properties import SupervisionPropertyTests
 
 
 class ActorTestHarness(
@@ -30,6 +32,8 @@ class ActorTestHarness(
     OrderingTests,
     OverflowTests,
     CommunicationTests,
+    OrderingPropertyTests,
+    SupervisionPropertyTests,
 ):
     """Validates an actor runtime through the runtime protocol (default: alys_actors)."""
 
@@ -41,6 +45,8 @@ class ActorTestHarness(
         "ordering",
         "overflow",
         "communication",
+        "ordering_properties",
+        "supervision_properties",
     )
 
     def __init__(self, ctx: HarnessContext, target: ActorRuntime | None = None) -> None:
