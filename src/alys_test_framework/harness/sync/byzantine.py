@@ -27,6 +27,7 @@ class ByzantineTests(SyncHarnessBase):
             assert c.proxy is not None
             c.proxy.apply([(byz, f)], "byzantine", rewriter=lambda: BlockForger(seed=seed))
             await c.connect(f, byz)  # the victim meets the liar first and alone
+            bans_seen = c.nodes[f].profile.supports("admin_bans")
             seen: dict[str, Any] = {}
 
             async def judged() -> bool:
@@ -34,12 +35,14 @@ class ByzantineTests(SyncHarnessBase):
                 seen["bans"] = await c.nodes[f].call("admin_bans")
                 return bool(seen["bans"]) or seen["height"] >= h
 
-            try:
-                await wait_until(
-                    judged, self.timeout_s, "victim bans the liar or imports", observe=lambda: seen
-                )
-            except WaitTimeout as exc:
-                out.fail("byzantine peer banned", str(exc))
+            if bans_seen:
+                try:
+                    await wait_until(
+                        judged, self.timeout_s, "victim bans the liar or imports",
+                        observe=lambda: seen,
+                    )  # fmt: skip
+                except WaitTimeout as exc:
+                    out.fail("byzantine peer banned", str(exc))
             await c.connect(f, honest)
             await self._sync_or_fail(out, c, f, "correct chain synced despite a byzantine peer", h)
             forged = sorted({b for r in c.proxy.rewriters for b in r.forged_heights})
@@ -50,7 +53,12 @@ class ByzantineTests(SyncHarnessBase):
             out.expect(
                 not bad, "forged blocks rejected", f"{len(bad)} forged blocks kept: {bad[:3]}"
             )
+            await self._check_chain(out, c, f, honest, h)
+            if not bans_seen:  # what could be measured was; the ban itself cannot be seen
+                out.unsupported(
+                    f"node profile {c.nodes[f].profile.name!r} offers no admin_bans: forged "
+                    "blocks were rejected, whether the liar was banned is not observable"
+                )
             bans = await c.nodes[f].call("admin_bans")
             out.record(bans=bans)
             out.expect(bool(bans), "byzantine peer banned", "victim's ban list is empty")
-            await self._check_chain(out, c, f, honest, h)

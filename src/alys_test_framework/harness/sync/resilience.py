@@ -4,28 +4,40 @@ measured fact, and capped links stretch the sync to a few seconds so a fault can
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ...targets.cluster.fixture import attached_cluster
 from ..base import Outcome, harness_test
 from .kit import SyncHarnessBase
 
+MID_DELIVERY = 0.5  # kill a source before it delivered half of its share of the chain
+
 
 class ResilienceTests(SyncHarnessBase):
     @harness_test("resilience")
     async def test_source_killed_mid_sync(self, out: Outcome) -> None:
+        """A source is SIGKILLed while it is still delivering (measured on the wire: it has
+        served bytes, and less than its share of the chain), so ranges it owed are lost with it
+        and the follower must take them from the other source."""
         h = self.scenario_height
         async with attached_cluster(self.fixture, out, "source-killed") as c:
             srcs = await self._sources(c, 2, h)
             f = await self._follower(c)
             self._cap_links(c, srcs, f, seconds=2.5, height=h)
+            assert c.proxy is not None
+            proxy = c.proxy
             killed: dict[str, Any] = {}
 
+            share = self.bytes_per_block * h / len(srcs)
+
             async def on_height(height: int) -> None:
-                if not killed and height > 0:
-                    killed.update(at=height, t=time.monotonic())
-                    await c.kill(srcs[0])
+                if killed:
+                    return
+                served = {s: proxy.stats_for(s, f).bytes for s in srcs}
+                victim = max(srcs, key=lambda s: served[s])
+                if 0 < served[victim] < MID_DELIVERY * share:
+                    killed.update(at=height, victim=victim, served=served)
+                    await c.kill(victim)
 
             for s in srcs:
                 await c.connect(f, s)
@@ -33,11 +45,12 @@ class ResilienceTests(SyncHarnessBase):
                 out, c, f, "sync completes from the other source after one is killed", h, on_height
             )
             out.require(bool(killed), "a source was killed during the sync", "sync never started")
-            out.record(blocks=h, height_at_kill=killed["at"])
+            out.record(blocks=h, height_at_kill=killed["at"], bytes_served_at_kill=killed["served"])
             out.require(killed["at"] < h, "the kill landed mid-sync", f"height {killed['at']}")
             if curve is not None:
                 out.record(sync_s=round(curve.duration_s, 3))
-                await self._check_chain(out, c, f, srcs[1], h)
+                survivor = next(s for s in srcs if s != killed["victim"])
+                await self._check_chain(out, c, f, survivor, h)
 
     @harness_test("resilience")
     async def test_cascading_disconnections(self, out: Outcome) -> None:

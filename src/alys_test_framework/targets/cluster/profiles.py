@@ -136,7 +136,7 @@ class NodeProfile:
     def flag(self, logical: str) -> str:
         found = self.flags.get(logical)
         if found is None:
-            raise ProfileUnsupported(self.name, f"the {logical} CLI flag")
+            raise ProfileUnsupported(self.name, f"CLI flag for {logical}")
         return found
 
     def has_flag(self, logical: str) -> bool:
@@ -169,7 +169,7 @@ class NodeProfile:
     def metric_name(self, logical: str) -> str:
         found = self.metrics.get(logical)
         if found is None:
-            raise ProfileUnsupported(self.name, f"the {logical} metric")
+            raise ProfileUnsupported(self.name, f"metric for {logical}")
         return found
 
 
