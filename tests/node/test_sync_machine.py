@@ -7,6 +7,9 @@ its states by the same event sequence an adapter would feed it.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -392,3 +395,18 @@ def test_rule13_unanswered_probe_is_cancelled_and_the_range_refetched(world):
     assert m.fork_phase is None
     assert [(a.peer, a.start) for a in out if isinstance(a, act.SendRange)] == [("b", 6)]
     assert m.blocks_arrived("a", PROBE_REQ, world.enc(1, 5), 7.0) == []  # a late answer: ignored
+
+
+def test_the_pure_cores_load_no_io_runtime_or_adapter():
+    """Sans-I/O for real: importing the cores (in a fresh interpreter) pulls in no event loop,
+    socket, database, process pool, actor runtime or node adapter, even transitively."""
+    cores = ["alys_node.sync.machine", "alys_node.sync.scheduler", "alys_node.chain.fork_choice"]
+    code = f"import sys, json\nfor m in {cores!r}: __import__(m)\nprint(json.dumps(sorted(sys.modules)))"
+    loaded = set(json.loads(subprocess.check_output([sys.executable, "-c", code], text=True)))
+    forbidden = {"asyncio", "socket", "sqlite3", "subprocess", "multiprocessing", "aiohttp"}
+    forbidden |= {"concurrent.futures", "alys_actors"}
+    ours = ("actors", "store", "verification", "rpc", "node", "engine", "governance")
+    bad = sorted(
+        m for m in loaded if m in forbidden or any(m.startswith(f"alys_node.{p}") for p in ours)
+    )
+    assert bad == [], bad
