@@ -107,11 +107,13 @@ def test_every_case_is_rejected_by_the_reference_node(spec_dir: Path, tmp_path: 
 
 
 def test_seeded_bug_accepting_bad_signatures_fails_b1(spec_dir: Path, tmp_path: Path) -> None:
-    pick = lambda cs: [
-        c
-        for c in cs
-        if c.id in ("B1-outsider/gossip", f"B1-outsider/range-{VERIFY_BATCH + 16}-middle")
-    ]  # noqa: E731
+    def pick(cs):  # type: ignore[no-untyped-def]
+        return [
+            c
+            for c in cs
+            if c.id in ("B1-outsider/gossip", f"B1-outsider/range-{VERIFY_BATCH + 16}-middle")
+        ]
+
     *cases, chain_violations = _play(
         spec_dir, tmp_path, ["--seeded-bug", "accept-bad-signatures"], pick
     )
