@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from .. import __version__
 from .jobs import QUEUED, RUNNING
@@ -207,12 +208,7 @@ async def cancel_run(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     body = metrics_text(request.app[SCHEDULER].jobs)
-    return web.Response(
-        body=body,
-        content_type="text/plain",
-        charset="utf-8",
-        headers={"X-Content-Type": "version=0.0.4"},
-    )
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def _html(text: str) -> web.Response:
