@@ -92,3 +92,35 @@ def test_a_crashed_run_is_retried_then_reported(tmp_path):
         assert done["exit_code"] == 3 and "crashed with exit code 3" in done["error"]
     finally:
         stop_coordinator(c)
+
+
+def test_stopping_the_coordinator_stops_its_runs(tmp_path):
+    """SIGTERM to `alys-test serve` mid-run: the run is cancelled, its reports kept, no process
+    of it left behind."""
+    import json
+
+    from alys_test_framework.waiting import wait_until_blocking
+
+    from .test_coordinator_api import _run_processes
+
+    base = tmp_path / "base.toml"
+    base.write_text('plugins = ["tests.foundation.foundation_fakes:register_slow"]\n')
+    c = start_coordinator(tmp_path, "--config", str(base))
+    try:
+        _, job, _ = c.request(
+            "POST", "/test-runs", {"phases": ["actor-core"], "preset": "development"}
+        )
+        events = c.data_dir / "runs" / job["id"] / "report" / "events.jsonl"
+        wait_until_blocking(
+            lambda: events.exists() and "test_slow" in events.read_text(),
+            120,
+            "the slow test started",
+        )
+    finally:
+        stop_coordinator(c)
+    assert c.proc.returncode == 0
+    assert _run_processes(str(c.data_dir / "runs" / job["id"])) == []
+    report = json.loads((c.data_dir / "runs" / job["id"] / "report" / "report.json").read_text())
+    assert report["status"] == "interrupted" and report["signal"] == "SIGTERM"
+    with HistoryStore(c.data_dir / "history.sqlite") as store:
+        assert JobStore(store).get(job["id"]).state == CANCELLED
