@@ -1,0 +1,213 @@
+"""The harness's own exam: apply each mutant of ``catalogue.py`` to a temporary copy of the repo,
+run the phase that should catch it, and print the kill rate per phase.
+
+    python tools/mutants/run.py [--phase P] [--only ID]... [--jobs N] [--check]
+                                [--preset development] [--timeout-s 900] [--out results.json]
+
+Rules:
+1. Mutants are applied to a copy of ``src/`` in a temporary directory, never to the working
+   tree; the phase runs with that copy first on PYTHONPATH (node processes inherit it).
+2. A mutant whose snippet is missing or not unique is reported ``no longer applies`` and left
+   out of the rate; ``--check`` only reports applicability.
+3. Killed = the phase failed and at least one failing test or validator names something other
+   than a timeout. A phase that fails only by timeouts, or runs past ``--timeout-s``, counts as
+   missed. A run that cannot start (exit 2, a crash) is an ``error``, also not a kill.
+4. The unmutated copy is run first for every selected phase (``--no-baseline`` skips it); if
+   it fails, that phase's mutants are reported ``invalid`` (a red baseline proves nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from catalogue import MUTANTS, Mutant  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_WORDS = ("timed out", "timeout", "time out", "exceeded the duration")
+
+
+@dataclass
+class Outcome:
+    id: str
+    phase: str
+    status: str  # killed / survived / missed-timeout / error / no-longer-applies / invalid
+    detail: str
+    seconds: float
+
+
+def applies(m: Mutant, src: Path = ROOT / "src") -> str | None:
+    """None if the mutant applies to ``src``; else why not."""
+    path = src / m.file
+    if not path.exists():
+        return f"no longer applies: {m.file} does not exist"
+    n = path.read_text().count(m.find)
+    if n != 1:
+        return f"no longer applies: snippet found {n} times in {m.file}"
+    return None
+
+
+def _copy_src(dest: Path) -> Path:
+    shutil.copytree(ROOT / "src", dest / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))  # fmt: skip
+    return dest / "src"
+
+
+def _run_phase(
+    src: Path, work: Path, phase: str, preset: str, timeout_s: float
+) -> tuple[int | None, str]:
+    env = dict(os.environ, PYTHONPATH=str(src) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("ALYS_TEST_NETWORK__NODE_COMMAND", None)
+    report = work / "report"
+    cmd = [sys.executable, "-m", "alys_test_framework.cli", "run", "--phase", phase,
+           "--preset", preset, "--report-dir", str(report), "-q"]  # fmt: skip
+    with open(work / "run.log", "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+        try:
+            rc: int | None = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            rc = None
+    return rc, str(report)
+
+
+def _failures(report_dir: str) -> list[str]:
+    """Messages of every failing test and validator in the run's report.json."""
+    files = sorted(Path(report_dir).rglob("report.json"))
+    if not files:
+        return []
+    data = json.loads(files[-1].read_text())
+    out = []
+    for ph in data.get("phases", []):
+        for t in ph.get("tests", []):
+            if t.get("status") in ("failed", "error"):
+                out.append(f"{t.get('name')}: {t.get('message') or ''}".strip())
+        for v in ph.get("validators", []):
+            if v.get("status") == "failed" and v.get("validator") != "SuccessRateValidator":
+                out.append(f"{v.get('validator')}: {v.get('message') or ''}".strip())
+    return out
+
+
+def judge(rc: int | None, report_dir: str) -> tuple[str, str]:
+    if rc is None:
+        return "missed-timeout", "phase ran past --timeout-s"
+    if rc == 0:
+        return "survived", "phase passed"
+    if rc != 1:
+        return "error", f"exit {rc}"
+    fails = _failures(report_dir)
+    real = [f for f in fails if not any(w in f.lower() for w in TIMEOUT_WORDS)]
+    if real:
+        return "killed", real[0][:300]
+    if fails:
+        return "missed-timeout", fails[0][:300]
+    return "error", "exit 1 without a failing test in report.json"
+
+
+def run_one(m: Mutant | None, phase: str, preset: str, timeout_s: float, keep: bool) -> Outcome:
+    t0 = time.monotonic()
+    mid = m.id if m else f"baseline:{phase}"
+    work = Path(tempfile.mkdtemp(prefix=f"alys-mutant-{mid.replace(':', '-')}-"))
+    try:
+        src = _copy_src(work)
+        if m is not None:
+            why = applies(m, src)
+            if why:
+                return Outcome(m.id, phase, "no-longer-applies", why, 0.0)
+            p = src / m.file
+            p.write_text(p.read_text().replace(m.find, m.replace, 1))
+        rc, report = _run_phase(src, work, phase, preset, timeout_s)
+        status, detail = judge(rc, report)
+        if m is None:  # the baseline must pass
+            status = "passed" if rc == 0 else "failed"
+        return Outcome(mid, phase, status, detail, time.monotonic() - t0)
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="mutation self-check of the harnesses")
+    ap.add_argument("--phase", action="append", help="only mutants of this phase (repeatable)")
+    ap.add_argument("--only", action="append", help="only this mutant id (repeatable)")
+    ap.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1)")
+    ap.add_argument("--preset", default="development")
+    ap.add_argument("--timeout-s", type=float, default=900.0)
+    ap.add_argument("--check", action="store_true", help="only report which mutants apply")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary copies")
+    ap.add_argument("--out", type=Path, help="write the outcomes as JSON here")
+    a = ap.parse_args(argv)
+    if a.jobs < 1:
+        ap.error("--jobs must be >= 1")
+    known = {m.id for m in MUTANTS}
+    for o in a.only or []:
+        if o not in known:
+            ap.error(f"unknown mutant {o!r} (see tools/mutants/catalogue.py)")
+    sel = [m for m in MUTANTS if (not a.phase or m.phase in a.phase)
+           and (not a.only or m.id in a.only)]  # fmt: skip
+    if a.check:
+        bad = 0
+        for m in sel:
+            why = applies(m)
+            bad += why is not None
+            print(f"{m.id:28} {m.phase:24} {why or 'applies'}")
+        print(f"{len(sel) - bad}/{len(sel)} mutants apply")
+        return 0
+    phases = sorted({m.phase for m in sel})
+    outcomes: list[Outcome] = []
+    invalid: set[str] = set()
+    if not a.no_baseline:
+        for ph in phases:
+            b = run_one(None, ph, a.preset, a.timeout_s, a.keep)
+            print(f"baseline {ph}: {b.status} ({b.seconds:.0f} s) {b.detail}", flush=True)
+            outcomes.append(b)
+            if b.status != "passed":
+                invalid.add(ph)
+    todo = [m for m in sel if m.phase not in invalid]
+    outcomes += [
+        Outcome(m.id, m.phase, "invalid", "baseline fails", 0.0) for m in sel if m.phase in invalid
+    ]
+    with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
+        futs = {pool.submit(run_one, m, m.phase, a.preset, a.timeout_s, a.keep): m for m in todo}
+        for f in concurrent.futures.as_completed(futs):
+            o = f.result()
+            outcomes.append(o)
+            print(
+                f"{o.id:28} {o.phase:24} {o.status:18} {o.seconds:6.0f} s  {o.detail[:110]}",
+                flush=True,
+            )
+    print()
+    print(
+        f"{'phase':24} {'killed':>7} {'survived':>9} {'timeout':>8} {'error':>6} {'n/a':>4} {'kill rate':>10}"
+    )
+    for ph in phases:
+        rs = [o for o in outcomes if o.phase == ph and not o.id.startswith("baseline:")]
+        c = {
+            s: sum(o.status == s for o in rs)
+            for s in ("killed", "survived", "missed-timeout", "error", "no-longer-applies")
+        }
+        judged = c["killed"] + c["survived"] + c["missed-timeout"] + c["error"]
+        rate = f"{100 * c['killed'] / judged:.0f} %" if judged else "-"
+        print(f"{ph:24} {c['killed']:7} {c['survived']:9} {c['missed-timeout']:8} {c['error']:6} "
+              f"{c['no-longer-applies']:4} {rate:>10}")  # fmt: skip
+    if a.out:
+        a.out.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
