@@ -177,9 +177,24 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Seed for every random choice")] = None,
     continue_on_failure: Annotated[bool, typer.Option("--continue-on-failure")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the result table")] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Run only this harness test (repeatable), e.g. a failing one"),
+    ] = None,
+    reproduce: Annotated[
+        str | None,
+        typer.Option("--reproduce", help="Replay one property case: the replay_token of a report"),
+    ] = None,
+    include_pytest: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--include-pytest", help="Also run this pytest path (repeatable) as a harness"
+        ),
+    ] = None,
 ) -> None:
     """Run the selected phases; exit 0 iff every selected phase passed its validators."""
     from .framework import MigrationTestFramework, new_run_id
+    from .properties import BadReplayToken, ReplayToken
 
     phases = []
     for name in phase or []:
@@ -192,11 +207,22 @@ def run(
         registry = load_registry(cfg)
     except PluginError as exc:
         _fail(str(exc))
+    if reproduce is not None:
+        try:
+            ReplayToken.parse(reproduce)
+        except BadReplayToken as exc:
+            _fail(str(exc))
+    for path in include_pytest or []:
+        if not path.exists():
+            _fail(f"--include-pytest {path}: no such file or directory")
+    if only:
+        phases = _phases_with_tests(registry, phases, only)
     run_id = new_run_id(cfg.seed)
     out_dir = _prepare_report_dir(report_dir or Path("alys-test-reports") / run_id)
     fw = MigrationTestFramework(
-        cfg, report_dir=out_dir, registry=registry, run_id=run_id, progress=Progress(quiet)
-    )
+        cfg, report_dir=out_dir, registry=registry, run_id=run_id, progress=Progress(quiet),
+        only=only, reproduce=reproduce, include_pytest=include_pytest or (),
+    )  # fmt: skip
     with fw:
         result = fw.run(phases or None)
     console.print(_result_table(result))
@@ -214,6 +240,24 @@ def run(
             if g.failed:
                 err.print(f"[red]FAILED[/red] {g.validator}: {_short(g.message, 400)}")
         raise typer.Exit(1)
+
+
+def _phases_with_tests(
+    registry: Any, phases: list[MigrationPhase], only: list[str]
+) -> list[MigrationPhase]:
+    """The phases (of those asked for, else all) holding the --only tests; unknown names exit 2."""
+    from .phases import PHASE_ORDER
+
+    found: dict[str, list[MigrationPhase]] = {}
+    for ph in phases or PHASE_ORDER:
+        for factory in registry.factories(ph):
+            for name, _, _ in getattr(factory, "test_methods", list)():
+                found.setdefault(name, []).append(ph)
+    unknown = [n for n in only if n not in found]
+    if unknown:
+        where = ", ".join(p.value for p in phases) if phases else "any phase"
+        _fail(f"--only: no harness test named {', '.join(unknown)} in {where}")
+    return sorted({ph for n in only for ph in found[n]}, key=PHASE_ORDER.index)
 
 
 @config_app.command("show")

@@ -8,6 +8,7 @@ still leaves evidence behind.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import signal
 import threading
@@ -23,6 +24,7 @@ from .harness.base import HarnessContext, TestHarness
 from .harness.registry import HarnessRegistry, load_registry
 from .metrics import ExecutionMetrics, PerformanceMetrics, ResourceSampler
 from .phases import PHASE_ORDER, MigrationPhase
+from .properties import REPLAY
 from .reporting import finish_reports, write_reports
 from .reporting.coverage import CoverageRun, coverage_gate
 from .results import (
@@ -32,6 +34,7 @@ from .results import (
     TestResult,
     TestStatus,
     ValidatorVerdict,
+    Verdict,
     new_run_id,
     summarize,
 )
@@ -63,8 +66,17 @@ class MigrationTestFramework:
         registry: HarnessRegistry | None = None,
         run_id: str | None = None,
         progress: Callable[[TestEvent], None] | None = None,
+        only: Iterable[str] | None = None,
+        reproduce: str | None = None,
+        include_pytest: Iterable[Path] = (),
     ) -> None:
         self.config = config or TestConfig()
+        # --only: harness tests run by name; --reproduce: one property case replayed;
+        # --include-pytest: pytest paths run as a harness of the last selected phase
+        self.only = set(only) if only else None
+        self.reproduce = reproduce
+        self.include_pytest = list(include_pytest)
+        self._last_phase: MigrationPhase | None = None
         self.run_id = run_id or new_run_id(self.config.seed)
         self.report_dir = report_dir
         self.registry = registry if registry is not None else load_registry(self.config)
@@ -103,7 +115,8 @@ class MigrationTestFramework:
         )
         self._sampler.start()
         coverage = self._start_coverage()
-        task = self._loop.create_task(self._run_phases(selected))
+        self._last_phase = selected[-1] if selected else None
+        task = self._loop.create_task(self._run_phases(selected), context=self._run_context())
         interrupted = False
         installed = self._install_signal_handlers(task)
         try:
@@ -252,7 +265,7 @@ class MigrationTestFramework:
             workdir=self._workdir(phase),
             executor=self._executor,
         )
-        built = [factory(ctx) for factory in factories]
+        built = [factory(ctx) for factory in factories] + self._pytest_harnesses(phase, ctx)
         harnesses = [h for h in built if isinstance(h, TestHarness)]
         broken = [
             self._harness_error(
@@ -273,8 +286,10 @@ class MigrationTestFramework:
         self._active = []
         result.results = broken + [r for rs in per for r in rs]
         result.harness_metrics = {h.name: _safe_metrics(h) for h in harnesses}
-        required = {c for h in harnesses for c in h.categories}
+        required = {c for h in harnesses for c in self._selected_categories(h)}
         result.verdicts = validate_phase(phase, result.results, required, self.config)
+        if self.only is not None:
+            result.verdicts = self._selection_verdicts(phase, result)
         failed = [v for v in result.verdicts if v.failed]
         result.status = PhaseStatus.FAILED if failed else PhaseStatus.PASSED
         result.message = "; ".join(f"{v.validator}: {v.message}" for v in failed)
@@ -303,7 +318,7 @@ class MigrationTestFramework:
             except Exception as exc:
                 return [self._harness_error(name, "initialize", f"{type(exc).__name__}: {exc}")]
             try:
-                return await harness.run_all_tests()
+                return await self._run_selected(harness)
             except Exception as exc:
                 done = list(harness.results)
                 return done + [
@@ -317,6 +332,55 @@ class MigrationTestFramework:
                     "harness_shutdown_failed", name, error=f"{type(exc).__name__}: {exc}"
                 )
             self.events.emit("harness_finished", name)
+
+    # -- selection (--only), replay (--reproduce) and pytest paths (--include-pytest) --------
+    def _run_context(self) -> contextvars.Context:
+        """The run's context: with --reproduce, every property replays that token's case."""
+        ctx = contextvars.copy_context()
+        if self.reproduce is not None:
+            ctx.run(REPLAY.set, self.reproduce)
+        return ctx
+
+    def _selected(self, harness: TestHarness) -> list[tuple[str, str]] | None:
+        """(name, category) of the --only tests this harness has; None without --only."""
+        if self.only is None or not hasattr(harness, "test_methods"):
+            return None
+        return [(n, c) for n, c, _ in harness.test_methods() if n in self.only]
+
+    def _selected_categories(self, harness: TestHarness) -> set[str]:
+        picked = self._selected(harness)
+        return set(harness.categories) if picked is None else {c for _, c in picked}
+
+    async def _run_selected(self, harness: TestHarness) -> list[TestResult]:
+        picked = self._selected(harness)
+        if picked is None:
+            return await harness.run_all_tests()
+        return list(await harness.run_tests(only=[n for n, _ in picked]))  # type: ignore[attr-defined]
+
+    def _selection_verdicts(
+        self, phase: MigrationPhase, result: PhaseResult
+    ) -> list[ValidatorVerdict]:
+        """Under --only the phase is judged on the selected tests alone: zero failures (a
+        selection cannot show every required category, so that gate does not apply)."""
+        name = f"{phase.camel}PhaseValidator"
+        bad = [r for r in result.results if not r.passed and r.status is not TestStatus.SKIPPED]
+        if not result.results:
+            why = f"none of --only {', '.join(sorted(self.only or ()))} is in this phase"
+            verdict = ValidatorVerdict(name, Verdict.FAILED, why)
+        elif bad:
+            names = ", ".join(f"{r.name} ({r.status.value})" for r in bad)
+            verdict = ValidatorVerdict(name, Verdict.FAILED, f"selected tests failing: {names}")
+        else:
+            ok = f"{len(result.results)} selected test(s) passed"
+            verdict = ValidatorVerdict(name, Verdict.PASSED, ok)
+        return [verdict, *(v for v in result.verdicts if v.validator != name)]
+
+    def _pytest_harnesses(self, phase: MigrationPhase, ctx: HarnessContext) -> list[Any]:
+        if not self.include_pytest or phase is not self._last_phase:
+            return []
+        from .pytest_plugin import PytestHarness
+
+        return [PytestHarness(ctx, self.include_pytest)]
 
     def _harness_error(self, harness: str, step: str, message: str) -> TestResult:
         result = TestResult(step, harness, "harness", TestStatus.ERROR, 0.0, message)
