@@ -2,7 +2,10 @@
 
 Every failure maps to a JSON-RPC error object; a handler bug becomes -32000 with a one-line
 message, never an HTTP 500 with a traceback. Rules for what a body may contain:
-- nesting deeper than the JSON parser can follow is a parse error (-32700), not a crash (D6);
+- nesting deeper than MAX_DEPTH is a parse error (-32700), judged before parsing (D6): the
+  parser's own guard depends on the recursion limit, which a library may raise (py_ecc sets
+  100,000 on import) until deep input overflows the C stack. Brackets are counted also inside
+  strings, which only ever refuses more;
 - an ``id`` is a string, a number or null (JSON-RPC 2.0), so echoing it can never fail;
 - a batch holds at most MAX_BATCH calls;
 - an integer parameter is range-checked where it is read (``uint_param``/``height_param``), so
@@ -25,6 +28,9 @@ log = logging.getLogger("alys_node.rpc")
 
 Handler = Callable[[list | dict], Awaitable[Any]]
 MAX_BATCH = 100
+MAX_DEPTH = 64
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 # methods named after the real Alys node's RPC: they also accept JSON-RPC 1.0 requests (no
 # "jsonrpc" member) and a bare value as params, as that node does
 V1_METHODS = frozenset({"getheadblock", "getblockbyheight", "getblockbyhash"})
@@ -107,6 +113,8 @@ class RpcServer:
     async def handle(self, raw: bytes) -> dict | list | None:
         """One HTTP body in, the JSON-RPC answer out (None: notifications only, HTTP 204).
         Never raises: this is what the fuzzers drive."""
+        if _too_deep(raw):
+            return _err(None, -32700, f"parse error: JSON nested deeper than {MAX_DEPTH}")
         try:
             body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
@@ -159,6 +167,21 @@ class RpcServer:
             log.warning("rpc handler error", extra={"method": req["method"], "error": repr(e)})
             return None if notify else _err(rid, -32000, f"server error: {e}")
         return None if notify else {"jsonrpc": "2.0", "id": rid, "result": result}
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Bracket depth above MAX_DEPTH, in C-speed passes: each pass deletes the innermost "[]"
+    pairs, so what is left after MAX_DEPTH passes nests deeper (or never closes: invalid JSON,
+    refused as a parse error either way)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return False
+    brackets = raw.translate(_SQUARE, _NOT_BRACKETS)
+    for _ in range(MAX_DEPTH):
+        shorter = brackets.replace(b"[]", b"")
+        if len(shorter) == len(brackets):
+            break
+        brackets = shorter
+    return b"[" in brackets
 
 
 def _aliases(text: bytes, aliases: dict[str, str]) -> bytes:

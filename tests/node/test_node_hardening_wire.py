@@ -256,3 +256,20 @@ def test_d3_frames_before_an_oversized_one_in_the_same_read_are_still_handled():
     events = p.receive_data(other + struct.pack(">I", 64 << 20))
     assert [type(e) for e in events] == [HandshakeComplete, Violation]
     assert "oversized" in events[1].reason
+
+
+def test_d6_deep_json_is_refused_before_parsing_whatever_the_recursion_limit():
+    """py_ecc raises the recursion limit to 100,000 on import; json.loads of deep input then
+    overflows the C stack (a segfault) instead of raising RecursionError."""
+    import sys
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 100_000))
+    try:
+        for body in (b"[" * 200_000, b'{"a":' * 100_000, b"[" * 65 + b"]" * 65):
+            resp = asyncio.run(RpcServer().handle(body))
+            assert resp["error"]["code"] == -32700 and "deeper than 64" in resp["error"]["message"]
+        ok = asyncio.run(RpcServer().handle(b"[" * 63 + b"]" * 63))
+        assert "deeper" not in json.dumps(ok)
+    finally:
+        sys.setrecursionlimit(old)
