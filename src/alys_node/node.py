@@ -1,5 +1,11 @@
 """Node: opens the store, spawns the actors, binds the listeners, attaches optional modules.
 
+The node is wiring only. Chain and sync get their dependencies explicitly (spec, verifier,
+metrics, key) and share state through Views with one owner each: the head is published by
+ChainActor once durable, the sync status by SyncActor; everyone else reads the View
+(``node.head``, ``node.syncing``), never the store. The rules live in the pure cores
+(chain/fork_choice.py, sync/machine.py, sync/scheduler.py).
+
 The process entry point (``__main__``) builds a Node from CLI flags; tests can also run one
 in-process with ``async with Node(...)``.
 """
@@ -20,7 +26,6 @@ from alys_node.actors.rpc import RpcActor
 from alys_node.actors.storage import StorageActor
 from alys_node.actors.sync import SyncActor
 from alys_node.actors.views import View
-from alys_node.bugs import SEEDED_BUGS  # noqa: F401  (re-exported for launchers)
 from alys_node.chain.fork_choice import Head
 from alys_node.chain.spec import AuthorityKey, ChainSpec
 from alys_node.metrics import NodeMetrics
