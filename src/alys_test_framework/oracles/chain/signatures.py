@@ -5,7 +5,8 @@ Rules of this module:
    signature in G2 (96 bytes), both decompressed with blst's subgroup check; an identity key
    is refused when the spec is loaded.
 2. A batch is checked with one multi-pairing, grouped by producer:
-   prod_p e(pk_p, sum_i r_i H(m_i)) == e(g1, sum_i r_i sig_i). The coefficients r_i (64 bits)
+   prod_p e(pk_p, sum_i r_i H(m_i)) == e(g1, sum_i r_i sig_i), both sums by a Pippenger
+   multi-scalar multiplication (``msm``). The coefficients r_i (64 bits)
    are derived by SHA-256 from the whole batch (Fiat–Shamir), so the verdict is a pure function
    of the input — no verdict depends on a random number — while cancelling errors (e.g. two
    signatures swapped between blocks of one producer) are caught except with prob. ~2^-64.
@@ -95,22 +96,56 @@ class SignatureOracle:
 
     def _check(self, chunk: list) -> bool:
         self.pairings += 1
+        if len(chunk) == 1:
+            _i, p, h, sig, _ms = chunk[0]
+            pk = self._pks[p]
+            return bool(
+                pyblst.final_verify(pyblst.miller_loop(pk, h), pyblst.miller_loop(_G1, sig))
+            )
         seed = hashlib.sha256(b"".join(c[4] for c in chunk)).digest()
-        per_pk: dict[int, pyblst.BlstP2Element] = {}
-        sig_sum = _P2_ZERO
-        for n, (_i, p, h, s, _ms) in enumerate(chunk):
-            if len(chunk) == 1:
-                rh, rs = h, s
-            else:
-                r = int.from_bytes(hashlib.sha256(seed + n.to_bytes(4, "big")).digest()[:8], "big")
-                r |= 1
-                rh, rs = h.scalar_mul(r), s.scalar_mul(r)
-            per_pk[p] = per_pk[p] + rh if p in per_pk else rh
-            sig_sum = sig_sum + rs
+        rs = [
+            int.from_bytes(hashlib.sha256(seed + n.to_bytes(4, "big")).digest()[:8], "big") | 1
+            for n in range(len(chunk))
+        ]
+        by_pk: dict[int, tuple[list, list]] = {}
+        for (_i, p, h, _s, _ms), r in zip(chunk, rs, strict=True):
+            pts, ks = by_pk.setdefault(p, ([], []))
+            pts.append(h)
+            ks.append(r)
+        sig_sum = msm([c[3] for c in chunk], rs)
         acc = None
-        for p, hsum in per_pk.items():
+        for p, (pts, ks) in by_pk.items():
             pk = self._pks[p]
             assert pk is not None
-            ml = pyblst.miller_loop(pk, hsum)
+            ml = pyblst.miller_loop(pk, msm(pts, ks))
             acc = ml if acc is None else acc * ml
         return bool(pyblst.final_verify(acc, pyblst.miller_loop(_G1, sig_sum)))
+
+
+def msm(points: Sequence[pyblst.BlstP2Element], scalars: Sequence[int], bits: int = 64,
+        c: int = 6) -> pyblst.BlstP2Element:  # fmt: skip
+    """sum(k_i * P_i) by Pippenger's bucket method: about 40 µs a point through pyblst's
+    additions against 240 µs for one ``scalar_mul`` each (blst multiplies by all 255 bits)."""
+    nb = 1 << c
+    acc = None
+    for w in reversed(range(-(-bits // c))):
+        if acc is not None:
+            for _ in range(c):
+                acc = acc + acc
+        buckets: list[pyblst.BlstP2Element | None] = [None] * nb
+        sh = w * c
+        for pt, k in zip(points, scalars, strict=True):
+            d = (k >> sh) & (nb - 1)
+            if d:
+                b = buckets[d]
+                buckets[d] = pt if b is None else b + pt
+        running = total = None
+        for d in range(nb - 1, 0, -1):
+            b = buckets[d]
+            if b is not None:
+                running = b if running is None else running + b
+            if running is not None:
+                total = running if total is None else total + running
+        if total is not None:
+            acc = total if acc is None else acc + total
+    return acc if acc is not None else _P2_ZERO
