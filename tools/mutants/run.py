@@ -3,6 +3,7 @@ run the phase that should catch it, and print the kill rate per phase.
 
     python tools/mutants/run.py [--phase P] [--only ID]... [--jobs N] [--check]
                                 [--preset development] [--timeout-s 900] [--out results.json]
+                                [--include-pytest tests/checkers]
 
 Rules:
 1. Mutants are applied to a copy of ``src/`` in a temporary directory, never to the working
@@ -65,13 +66,15 @@ def _copy_src(dest: Path) -> Path:
 
 
 def _run_phase(
-    src: Path, work: Path, phase: str, preset: str, timeout_s: float
+    src: Path, work: Path, phase: str, preset: str, timeout_s: float, extra: list[str]
 ) -> tuple[int | None, str]:
     env = dict(os.environ, PYTHONPATH=str(src) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("ALYS_TEST_NETWORK__NODE_COMMAND", None)
     report = work / "report"
     cmd = [sys.executable, "-m", "alys_test_framework.cli", "run", "--phase", phase,
            "--preset", preset, "--report-dir", str(report), "-q"]  # fmt: skip
+    for path in extra:
+        cmd += ["--include-pytest", str((ROOT / path).resolve())]
     with open(work / "run.log", "wb") as log:
         proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)  # fmt: skip
@@ -117,7 +120,9 @@ def judge(rc: int | None, report_dir: str) -> tuple[str, str]:
     return "error", "exit 1 without a failing test in report.json"
 
 
-def run_one(m: Mutant | None, phase: str, preset: str, timeout_s: float, keep: bool) -> Outcome:
+def run_one(
+    m: Mutant | None, phase: str, preset: str, timeout_s: float, keep: bool, extra: list[str]
+) -> Outcome:
     t0 = time.monotonic()
     mid = m.id if m else f"baseline:{phase}"
     work = Path(tempfile.mkdtemp(prefix=f"alys-mutant-{mid.replace(':', '-')}-"))
@@ -129,7 +134,7 @@ def run_one(m: Mutant | None, phase: str, preset: str, timeout_s: float, keep: b
                 return Outcome(m.id, phase, "no-longer-applies", why, 0.0)
             p = src / m.file
             p.write_text(p.read_text().replace(m.find, m.replace, 1))
-        rc, report = _run_phase(src, work, phase, preset, timeout_s)
+        rc, report = _run_phase(src, work, phase, preset, timeout_s, extra)
         status, detail = judge(rc, report)
         if m is None:  # the baseline must pass
             status = "passed" if rc == 0 else "failed"
@@ -150,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies")
     ap.add_argument("--out", type=Path, help="write the outcomes as JSON here")
+    ap.add_argument(
+        "--include-pytest",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also run this pytest path in the phase (alys-test run --include-pytest)",
+    )
     a = ap.parse_args(argv)
     if a.jobs < 1:
         ap.error("--jobs must be >= 1")
@@ -172,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     invalid: set[str] = set()
     if not a.no_baseline:
         for ph in phases:
-            b = run_one(None, ph, a.preset, a.timeout_s, a.keep)
+            b = run_one(None, ph, a.preset, a.timeout_s, a.keep, a.include_pytest)
             print(f"baseline {ph}: {b.status} ({b.seconds:.0f} s) {b.detail}", flush=True)
             outcomes.append(b)
             if b.status != "passed":
@@ -182,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
         Outcome(m.id, m.phase, "invalid", "baseline fails", 0.0) for m in sel if m.phase in invalid
     ]
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-        futs = {pool.submit(run_one, m, m.phase, a.preset, a.timeout_s, a.keep): m for m in todo}
+        futs = {
+            pool.submit(run_one, m, m.phase, a.preset, a.timeout_s, a.keep, a.include_pytest): m
+            for m in todo
+        }
         for f in concurrent.futures.as_completed(futs):
             o = f.result()
             outcomes.append(o)
