@@ -420,6 +420,40 @@ def serve(
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
+@app.command()
+def bench(
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="actor, sync, system or crypto (repeatable; default all)"),
+    ] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller sizes (about 3 min)")] = False,
+    save: Annotated[
+        Path | None, typer.Option("--save", help="Write this run as a baseline")
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="Judge this run against a saved baseline")
+    ] = None,
+    profile: Annotated[
+        bool, typer.Option("--profile", help="py-spy flamegraphs and a memory profile")
+    ] = False,
+    report_dir: Annotated[
+        Path | None, typer.Option("--report-dir", help="Where bench.json goes")
+    ] = None,
+    major_pct: Annotated[float, typer.Option("--major-pct", min=0.0)] = 10.0,
+    critical_pct: Annotated[float, typer.Option("--critical-pct", min=0.0)] = 25.0,
+) -> None:
+    """Benchmark the targets, each figure beside a floor measured in the same run."""
+    from .bench.cli import BenchUsageError, bench_command
+
+    try:
+        code = bench_command(
+            group, quick, save, baseline, profile, report_dir, major_pct, critical_pct
+        )
+    except BenchUsageError as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
+
+
 @baseline_app.command("save")
 def baseline_save(
     report: Annotated[Path, typer.Argument(help="report.json of a run")],
