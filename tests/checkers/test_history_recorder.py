@@ -40,9 +40,14 @@ def _scenario(spec_dir: Path, tmp_path: Path, bug: list[str]) -> Path:
     events = EventLog()
 
     async def main() -> None:
-        async with NodeCluster(COMMAND, workdir=tmp_path / "c", events=events) as c:
-            rec = HistoryRecorder(c.nodes, path)
-            rec.listen(events)
+        box: dict[str, NodeCluster] = {}
+        rec = HistoryRecorder(lambda: box["c"].nodes, path)
+        # two ways in: an EventLog's listener, or a tap the cluster emits through
+        sink = events if not bug else rec.tap(events)
+        async with NodeCluster(COMMAND, workdir=tmp_path / "c", events=sink) as c:
+            box["c"] = c
+            if not bug:
+                rec.listen(events)
             async with rec:
                 await c.add_node(producer)
                 await c.add_node(spec + ["--verify-workers", "0"])

@@ -169,6 +169,11 @@ class HistoryRecorder:
         """Record process and fault events of the framework's EventLog (``add_listener``)."""
         events.add_listener(self.on_event)
 
+    def tap(self, sink: Any | None) -> _Tap:
+        """An EventSink to hand a NodeCluster instead of ``sink``: forwards every event to it
+        (if any) and records the process and fault events here."""
+        return _Tap(self, sink)
+
     def on_event(self, ev: Any) -> None:
         meta = getattr(ev, "metadata", {}) or {}
         t = getattr(ev, "timestamp", None)
@@ -364,6 +369,24 @@ class HistoryRecorder:
             return None
         parsed = parse_metrics(text)
         return {k: parsed[k] for k in METRICS if k in parsed}
+
+
+@dataclass
+class _Tap:
+    recorder: HistoryRecorder
+    sink: Any | None
+
+    def emit(self, type: str, source: str, **metadata: Any) -> Any:
+        ev = self.sink.emit(type, source, **metadata) if self.sink is not None else None
+        self.recorder.on_event(ev if ev is not None else _Event(type, metadata, time.time()))
+        return ev
+
+
+@dataclass
+class _Event:
+    type: str
+    metadata: dict[str, Any]
+    timestamp: float
 
 
 def _linked(blocks: Sequence[dict[str, Any]], anchor: str | None) -> bool:
