@@ -170,21 +170,35 @@ def test_unsupported_fails_the_run_and_is_counted_apart(tmp_path):
     assert json.loads(replay.stdout) == report["summary"]
 
 
-def test_plugin_failures_are_one_line_exit_2(tmp_path):
+def in_process(capsys, *args):
+    """main() in this process: the same code path as the console script, without a Python
+    start-up per case (the subprocess tests above cover the real entry point)."""
+    from alys_test_framework.cli import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+def test_plugin_failures_are_one_line_exit_2(tmp_path, capsys, monkeypatch):
     """Issue 14 D10: a plugin that fails to import is the user's input, not a traceback."""
+    monkeypatch.chdir(tmp_path)
     broken = tmp_path / "broken_plugin.py"
     broken.write_text("raise RuntimeError('plugin module exploded')\n")
     cfg = tmp_path / "c.toml"
     cfg.write_text('plugins = ["broken_plugin:register"]\n')
     env = {"PYTHONPATH": f"{REPO}{os.pathsep}{tmp_path}"}
     one_line_error(cli("run", "--config", str(cfg), env=env), "plugin module exploded")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    one_line_error(in_process(capsys, "run", "--config", str(cfg)), "plugin module exploded")
     cfg.write_text(f'plugins = ["{FAKES}:no_such_hook"]\n')
-    one_line_error(cli("run", "--config", str(cfg)), "no_such_hook")
+    one_line_error(in_process(capsys, "run", "--config", str(cfg)), "no_such_hook")
     cfg.write_text(f'plugins = ["{FAKES}:FAKES_RAISES"]\n')
-    one_line_error(cli("run", "--config", str(cfg)), "failed while registering")
+    one_line_error(in_process(capsys, "run", "--config", str(cfg)), "failed while registering")
+    assert not (tmp_path / "alys-test-reports").exists()
 
 
-def test_replay_of_a_non_event_file_is_one_line_exit_2(tmp_path):
+def test_replay_of_a_non_event_file_is_one_line_exit_2(tmp_path, capsys):
     """Issue 14 D12: a wrong file is never summarised as an empty run."""
     for name, content in [
         ("notes.txt", "hello world\n"),
@@ -195,23 +209,25 @@ def test_replay_of_a_non_event_file_is_one_line_exit_2(tmp_path):
     ]:
         f = tmp_path / name
         f.write_text(content)
-        one_line_error(cli("replay", str(f)), "not")
+        one_line_error(in_process(capsys, "replay", str(f)), "not")
     binary = tmp_path / "bin.jsonl"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    one_line_error(cli("replay", str(binary)), "not UTF-8")
+    one_line_error(cli("replay", str(binary)), "not UTF-8")  # and once through the real script
 
 
-def test_bare_groups_print_help_and_exit_0():
+def test_bare_groups_print_help_and_exit_0(capsys):
     for args in ([], ["config"], ["baseline"]):
-        p = cli(*args)
+        p = in_process(capsys, *args)
         assert p.returncode == 0, (args, p.stderr)
         assert "Usage" in p.stdout and "Traceback" not in p.stderr
+    assert "Usage" in cli().stdout
 
 
-def test_click_usage_errors_are_one_line(tmp_path):
-    one_line_error(cli("config", "validate"), "Missing argument")
-    one_line_error(cli("run", "--seed", "many"), "--seed")
-    one_line_error(cli("no-such-command"), "no-such-command")
+def test_click_usage_errors_are_one_line(tmp_path, capsys):
+    one_line_error(in_process(capsys, "config", "validate"), "Missing argument")
+    one_line_error(in_process(capsys, "run", "--seed", "many"), "--seed")
+    one_line_error(in_process(capsys, "no-such-command"), "no-such-command")
+    one_line_error(in_process(capsys, "history", "--last", "0"), "--last")
 
 
 def test_baseline_save(tmp_path):
