@@ -184,3 +184,4 @@ MUTANTS: list[Mutant] = [
     Mutant("reg-no-deregister", ACTOR, REG, "        ref = self._names.pop(name, None)",
            "        ref = self._names.get(name, None)", "names never released"),
 ]  # fmt: skip
+MUTANTS += __import__("catalogue_more").MORE  # governance, Lighthouse and actor mutants
