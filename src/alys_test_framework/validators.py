@@ -15,6 +15,7 @@ from typing import Any
 from .config import TestConfig
 from .phases import MigrationPhase
 from .results import TestResult, TestStatus, ValidatorVerdict, Verdict
+from .severity import Severity, Thresholds, classify
 
 # Categories a phase must measure whatever harness classes declare (issue: ActorCore needs at
 # least lifecycle and recovery). The rest comes from each harness class's ``categories``.
@@ -181,6 +182,8 @@ def performance_regression_validator(
     except (ValueError, OSError) as exc:
         return ValidatorVerdict(name, Verdict.FAILED, f"unreadable baseline: {exc}")
     current = performance_metrics(results)
+    # the bench's severity scale: threshold_pct is where "major" (failing) begins
+    thresholds = Thresholds(threshold_pct, max(threshold_pct, 25.0))
     compared, regressions = 0, []
     for key, base in baseline.items():
         cur = current.get(key)
@@ -189,12 +192,16 @@ def performance_regression_validator(
         compared += 1
         b, c = float(base["value"]), cur["value"]
         worse_pct = (b - c) / b * 100 if base.get("better") == "higher" else (c - b) / b * 100
-        if worse_pct > threshold_pct:
+        severity = classify(worse_pct, thresholds)
+        if severity is not Severity.NONE:
             regressions.append(
-                {"metric": key, "baseline": b, "current": c, "worse_pct": round(worse_pct, 1)}
-            )
+                {"metric": key, "baseline": b, "current": c, "worse_pct": round(worse_pct, 1),
+                 "severity": severity.value}
+            )  # fmt: skip
     details = {"compared": compared, "threshold_pct": threshold_pct, "regressions": regressions}
-    if regressions:
+    failing = [r for r in regressions if Severity(r["severity"]).fails]
+    if failing:
+        regressions = failing
         worst = max(regressions, key=lambda r: r["worse_pct"])
         return ValidatorVerdict(
             name,
@@ -207,8 +214,12 @@ def performance_regression_validator(
         return ValidatorVerdict(
             name, Verdict.SKIPPED, "baseline shares no metric with this phase", details
         )
+    minor = f"; {len(regressions)} minor regression(s) reported" if regressions else ""
     return ValidatorVerdict(
-        name, Verdict.PASSED, f"{compared} metric(s) within {threshold_pct:g}% of baseline", details
+        name,
+        Verdict.PASSED,
+        f"{compared} metric(s) within {threshold_pct:g}% of baseline{minor}",
+        details,
     )
 
 

@@ -128,3 +128,28 @@ def test_bad_bench_input_is_one_line_and_exit_2(
     assert bench_main(["--baseline", str(tmp_path / "missing.json")]) == 2
     with pytest.raises(BenchFileError, match="no such file"):
         load_bench(tmp_path / "missing.json")
+
+
+def test_the_run_validator_uses_the_same_severity_scale(tmp_path: Path) -> None:
+    from alys_test_framework.results import TestResult, TestStatus, Verdict
+    from alys_test_framework.validators import performance_regression_validator
+
+    def results(throughput: float) -> list[TestResult]:
+        return [
+            TestResult(
+                "t", "h", "c", TestStatus.PASSED, metrics={"throughput_msgs_per_s": throughput}
+            )
+        ]
+
+    base = tmp_path / "baseline.json"
+    base.write_text(
+        json.dumps(
+            {"metrics": {"h.t.throughput_msgs_per_s": {"value": 1000.0, "better": "higher"}}}
+        )
+    )
+    minor = performance_regression_validator(results(950.0), base, 10.0)
+    assert minor.status is Verdict.PASSED and "minor" in minor.message
+    assert minor.details["regressions"][0]["severity"] == "minor"
+    critical = performance_regression_validator(results(600.0), base, 10.0)
+    assert critical.status is Verdict.FAILED
+    assert critical.details["regressions"][0]["severity"] == "critical"

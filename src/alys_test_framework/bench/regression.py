@@ -16,44 +16,12 @@ Rules of this module:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import Enum
 from typing import Any
 
+from ..severity import Severity, Thresholds, classify
 from .model import BenchRun, CaseResult
 
-
-class Severity(str, Enum):
-    NONE = "none"
-    MINOR = "minor"
-    MAJOR = "major"
-    CRITICAL = "critical"
-
-    @property
-    def fails(self) -> bool:
-        return self in (Severity.MAJOR, Severity.CRITICAL)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    major_pct: float = 10.0
-    critical_pct: float = 25.0
-
-    def __post_init__(self) -> None:
-        if not 0 < self.major_pct <= self.critical_pct:
-            raise ValueError(
-                f"regression thresholds need 0 < major ({self.major_pct}) <= critical "
-                f"({self.critical_pct})"
-            )
-
-
-def classify(effective_change_pct: float, thresholds: Thresholds = Thresholds()) -> Severity:
-    if effective_change_pct <= 0:
-        return Severity.NONE
-    if effective_change_pct < thresholds.major_pct:
-        return Severity.MINOR
-    if effective_change_pct <= thresholds.critical_pct:
-        return Severity.MAJOR
-    return Severity.CRITICAL
+__all__ = ["Regression", "Severity", "Thresholds", "classify", "compare", "compare_case"]
 
 
 @dataclass(frozen=True)
