@@ -90,6 +90,7 @@ class MigrationTestFramework:
         self._loop.set_default_executor(self._executor)
         self._sampler = ResourceSampler(self.config.performance.sample_interval_s)
         self._phase_results: list[PhaseResult] = []
+        self._target_setup_s = 0.0
         self._started = time.time()
         self._closed = False
         self._active: list[TestHarness] = []
@@ -146,7 +147,9 @@ class MigrationTestFramework:
         wall = time.time() - self._started
         return {
             "resources": self._sampler.metrics.to_dict(),
-            "execution": ExecutionMetrics.compute(wall, results, self.config.workers).to_dict(),
+            "execution": ExecutionMetrics.compute(
+                wall, results, self.config.workers, self._target_setup_s
+            ).to_dict(),
             "performance": PerformanceMetrics.from_results(results).to_dict(),
             "phases": {p.phase.value: p.metrics.to_dict() for p in self._phase_results},
         }
@@ -305,6 +308,7 @@ class MigrationTestFramework:
     async def _run_harness(self, harness: TestHarness) -> list[TestResult]:
         name = harness.name
         self.events.emit("harness_started", name)
+        t_setup = time.perf_counter()
         try:
             try:
                 healthy = await harness.health_check()
@@ -317,6 +321,10 @@ class MigrationTestFramework:
                 await harness.initialize()
             except Exception as exc:
                 return [self._harness_error(name, "initialize", f"{type(exc).__name__}: {exc}")]
+            finally:
+                # target set-up (a template chain, an endpoint, processes) is the target's
+                # cost, not the framework's: counted apart from framework overhead
+                self._target_setup_s += time.perf_counter() - t_setup
             try:
                 return await self._run_selected(harness)
             except Exception as exc:
@@ -325,12 +333,14 @@ class MigrationTestFramework:
                     self._harness_error(name, "run_all_tests", f"{type(exc).__name__}: {exc}")
                 ]
         finally:
+            t_down = time.perf_counter()
             try:
                 await harness.shutdown()
             except Exception as exc:
                 self.events.emit(
                     "harness_shutdown_failed", name, error=f"{type(exc).__name__}: {exc}"
                 )
+            self._target_setup_s += time.perf_counter() - t_down
             self.events.emit("harness_finished", name)
 
     # -- selection (--only), replay (--reproduce) and pytest paths (--include-pytest) --------

@@ -167,19 +167,23 @@ class ExecutionMetrics:
     test_time_s: float = 0.0
     tests: int = 0
     parallelism: float = 0.0  # test time / wall time: >1 means tests overlapped
-    framework_overhead_s: float = 0.0  # wall time not spent inside a test
+    framework_overhead_s: float = 0.0  # wall time in neither a test nor a target's set-up
     workers: int = 0
+    target_setup_s: float = 0.0  # harness health checks, initialize and shutdown (the targets')
 
     @classmethod
-    def compute(cls, wall_s: float, results: list[TestResult], workers: int) -> ExecutionMetrics:
+    def compute(
+        cls, wall_s: float, results: list[TestResult], workers: int, target_setup_s: float = 0.0
+    ) -> ExecutionMetrics:
         test_s = sum(r.duration_s for r in results)
         return cls(
             wall_time_s=wall_s,
             test_time_s=test_s,
             tests=len(results),
             parallelism=(test_s / wall_s) if wall_s > 0 else 0.0,
-            framework_overhead_s=max(0.0, wall_s - test_s),
+            framework_overhead_s=max(0.0, wall_s - test_s - target_setup_s),
             workers=workers,
+            target_setup_s=target_setup_s,
         )
 
     def to_dict(self) -> dict[str, Any]:
