@@ -129,6 +129,8 @@ def main() -> None:
     ap.add_argument("--bootnode", "--remote-bootnode", action="append", default=[])
     ap.add_argument("--log-json", action="store_true")
     ap.add_argument("--dev", action="store_true")
+    ap.add_argument("--chain-spec", default=None)  # accepted and ignored: one fake chain
+    ap.add_argument("--authority-key", default=None)
     ap.add_argument("--seeded-bug", default=None)
     ap.add_argument("--crash-on-start", action="store_true")
     ap.add_argument("--spawn-child", action="store_true")

@@ -17,6 +17,7 @@ MIN_PEER_SAMPLES = 5  # peer-count samples taken once every dialer has reached t
 class ConnectionManagementTests(NetworkHarnessBase):
     @harness_test("connection_management")
     async def test_max_peers_enforced(self, out: Outcome) -> None:
+        self._needs(out, "admin_peers", flags=("max_peers",))
         m = min(self.net.max_peers, 2)
         dialers = m + 2
         async with attached_cluster(self.fixture, out, "max-peers") as c:
@@ -51,6 +52,7 @@ class ConnectionManagementTests(NetworkHarnessBase):
 
     @harness_test("connection_management")
     async def test_reconnect_after_restart(self, out: Outcome) -> None:
+        self._needs(out, "admin_peers", "dev_produceBlocks")
         async with attached_cluster(self.fixture, out, "reconnect") as c:
             await self._start(c, 2)
             await c.connect(1, 0)

@@ -16,6 +16,7 @@ class CorruptionTests(NetworkHarnessBase):
     @harness_test("corruption")
     async def test_corrupted_messages(self, out: Outcome) -> None:
         """Node 1's bytes to node 2 are corrupted: node 2 bans it, survives, others unaffected."""
+        self._needs(out, "admin_peers", "admin_bans", "dev_produceBlocks")
         async with attached_cluster(self.fixture, out, "corruption") as c:
             await self._start(c, 3)
             await c.connect_pairs([(1, 0), (2, 0), (2, 1)])

@@ -17,6 +17,7 @@ class DiscoveryTests(NetworkHarnessBase):
     @harness_test("discovery")
     async def test_peer_discovery(self, out: Outcome) -> None:
         """n nodes given only one bootnode each find at least k peers (direct links)."""
+        self._needs(out, "admin_peers")
         n = self.net.discovery_nodes
         k = min(self.net.min_discovered_peers, n - 1)
         async with attached_cluster(self.fixture, out, "discovery") as c:

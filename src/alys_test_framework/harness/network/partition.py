@@ -17,6 +17,7 @@ class PartitionTests(NetworkHarnessBase):
     @harness_test("partition")
     async def test_partition_and_heal(self, out: Outcome) -> None:
         """Each shape: the producer's side converges, the cut-off side does not, heal converges."""
+        self._needs(out, "admin_peers", "dev_produceBlocks")
         n = max(3, self.net.node_count)
         shapes = [
             Partition.halves(n),
@@ -58,6 +59,7 @@ class PartitionTests(NetworkHarnessBase):
     async def test_fork_resolution_after_heal(self, out: Outcome) -> None:
         """Both sides of a partition produce (two authorities): after heal every node adopts
         the longer branch, the shorter side reorganises."""
+        self._needs(out, "admin_peers", "dev_produceBlocks")
         n = max(4, self.net.node_count)
         short, long_ = 3, 6  # blocks produced per side; well inside any sane reorg limit
         async with attached_cluster(self.fixture, out, "fork") as c:

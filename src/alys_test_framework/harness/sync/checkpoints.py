@@ -25,6 +25,7 @@ class _Killed(Exception):
 class CheckpointTests(SyncHarnessBase):
     @harness_test("checkpoints")
     async def test_checkpoint_consistency(self, out: Outcome) -> None:
+        self._needs(out, "chain_getCheckpoints")
         k = self.config.sync.checkpoint_interval
         h = self.scenario_height
         async with attached_cluster(self.fixture, out, "checkpoints") as c:
@@ -53,6 +54,7 @@ class CheckpointTests(SyncHarnessBase):
 
     @harness_test("checkpoints")
     async def test_checkpoint_interval_configurable(self, out: Outcome) -> None:
+        self._needs(out, "chain_getCheckpoints")
         k2 = max(2, self.config.sync.checkpoint_interval // 2)
         other = ChainFixture(
             self.target, self.fixture.root / f"interval-{k2}", self.ctx.events,

@@ -16,6 +16,7 @@ class PartitionToleranceTests(SyncHarnessBase):
     @harness_test("partition_tolerance")
     async def test_sync_across_partition(self, out: Outcome) -> None:
         """Each side of a partition syncs from its own source; all converge after heal."""
+        self._needs(out, "admin_peers", "dev_produceBlocks")
         h = self.scenario_height
         extra = max(5, h // 20)
         top = h + extra

@@ -129,6 +129,12 @@ class NodeProfile:
         except KeyError:
             raise ProfileUnsupported(self.name, canonical, self.notes.get(canonical, "")) from None
 
+    def lacks(self, *methods: str, flags: tuple[str, ...] = ()) -> str | None:
+        """Why a test needing ``methods`` and ``flags`` cannot run here, or None if it can."""
+        missing = [m for m in methods if not self.supports(m)]
+        missing += [f"CLI flag for {f}" for f in flags if not self.has_flag(f)]
+        return f"node profile {self.name!r} offers no {', '.join(missing)}" if missing else None
+
     def adapt_params(self, canonical: str, params: tuple[Any, ...]) -> list[Any]:
         return self.params.get(canonical, _as_list)(params)
 

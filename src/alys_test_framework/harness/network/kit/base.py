@@ -15,7 +15,7 @@ from ....targets.cluster import NodeCluster, RpcError, RpcUnavailable
 from ....targets.cluster.fixture import ChainFixture, NodeTarget, default_cache_dir
 from ....targets.cluster.measure import blocks_at
 from ....waiting import wait_until
-from ...base import BaseHarness, HarnessContext
+from ...base import BaseHarness, HarnessContext, Outcome
 
 GOSSIP_BLOCKS = 5  # blocks whose propagation is timed
 
@@ -38,6 +38,13 @@ class NetworkHarnessBase(BaseHarness):
             stall_s=ctx.config.sync.stall_s,
         )
         self.timeout_s = self.net.convergence_timeout_s
+
+    def _needs(self, out: Outcome, *methods: str, flags: tuple[str, ...] = ()) -> None:
+        """Report the test unsupported before any node starts when the profile lacks what it
+        needs (the message names each missing method or flag)."""
+        reason = self.target.profile.lacks(*methods, flags=flags)
+        if reason:
+            out.unsupported(reason)
 
     async def _start(self, c: NodeCluster, n: int, extra: list[str] | None = None) -> None:
         """Node 0 produces (dev mode); the others follow."""

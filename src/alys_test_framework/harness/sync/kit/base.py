@@ -47,6 +47,12 @@ class SyncHarnessBase(BaseHarness):
         self.bytes_per_block = 200.0  # replaced by the first measured sync
         self._single: SyncCurve | None = None
 
+    def _needs(self, out: Outcome, *methods: str) -> None:
+        """Report the test unsupported before any node starts when the profile lacks methods."""
+        reason = self.target.profile.lacks(*methods)
+        if reason:
+            out.unsupported(reason)
+
     # -- nodes ------------------------------------------------------------------------------
     async def _sources(self, c: NodeCluster, n: int, height: int | None = None) -> list[int]:
         """``n`` nodes each holding a copy of the ``height`` template chain."""
