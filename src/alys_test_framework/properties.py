@@ -67,7 +67,7 @@ class ReplayToken:
             )
         prop, version, b64 = parts
         try:
-            blob = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
+            blob = base64.b64decode(b64 + "=" * (-len(b64) % 4), altchars=b"-_", validate=True)
         except (ValueError, TypeError) as exc:
             raise BadReplayToken(f"replay token blob is not base64url: {exc}") from None
         return cls(prop, version, blob)

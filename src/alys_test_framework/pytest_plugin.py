@@ -402,9 +402,8 @@ def parse_junit(path: Path, harness: str = "pytest") -> list[TestResult]:
             el = case.find(tag)
             if el is not None:
                 status = st
-                message = (el.get("message") or (el.text or "").strip().splitlines()[-1:] or [""])[
-                    0
-                ]
+                lines = (el.text or "").strip().splitlines()
+                message = el.get("message") or (lines[-1] if lines else tag)
                 break
         duration = float(case.get("time", 0) or 0)
         out.append(TestResult(name, harness, "pytest", status, duration, message[:400]))
