@@ -1,0 +1,113 @@
+"""What every mechanism shares: the run context it acts on and the result it reports.
+
+Rules:
+1. A mechanism turns one ``ChaosEvent`` into a real fault (``start``), measures the fault's
+   effect on the running cluster (``measure``, called when the window closes, before the fault
+   is lifted) and lifts it (``stop``). ``stop`` is called on every path.
+2. ``unavailable()`` returns ``None`` when the mechanism works on this machine, else the reason
+   and what to install: the event is then reported ``unsupported``, never skipped or passed.
+3. An effect that was not observed is a failed injection (the fault did not bite), not a pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...targets.cluster import NodeCluster, RpcError, RpcUnavailable
+from ..cleanup import CleanupJournal
+from ..events import ChaosEvent
+
+if TYPE_CHECKING:
+    from ...targets.cluster.history_recorder import HistoryRecorder
+
+
+@dataclass
+class ChaosContext:
+    cluster: NodeCluster
+    journal: CleanupJournal
+    workdir: Path
+    spec_file: Path
+    key_files: list[Path]
+    producer: int = 0
+    recorder: HistoryRecorder | None = None
+    baseline_delay_s: dict[int, float] = field(default_factory=dict)
+    run_tag: str = "alys-chaos"
+    produce_errors: list[tuple[float, str]] = field(default_factory=list)
+    cgroup_parents: set[str] = field(default_factory=set)
+
+    @property
+    def n(self) -> int:
+        return len(self.cluster.nodes)
+
+    def others(self, t: int) -> list[int]:
+        return [i for i in range(self.n) if i != t]
+
+    def observer(self, t: int) -> int:
+        """The node a fault on ``t`` is seen from: ``t`` itself, or a follower if ``t`` produces."""
+        return t if t != self.producer else self.others(t)[0]
+
+
+@dataclass
+class Effect:
+    """What was measured while the fault was active, and whether it shows the fault biting."""
+
+    seen: bool
+    summary: str
+    measured: dict[str, Any] = field(default_factory=dict)
+
+
+class Mechanism:
+    name = "mechanism"
+
+    def __init__(self, ctx: ChaosContext, event: ChaosEvent) -> None:
+        self.ctx = ctx
+        self.event = event
+        self.target = event.targets[0]
+        self.params = event.params
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        return None
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def measure(self) -> Effect:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+
+async def head(ctx: ChaosContext, i: int) -> int | None:
+    try:
+        return int((await ctx.cluster.nodes[i].call("chain_head", timeout_s=3))["height"])
+    except (RpcError, RpcUnavailable, KeyError, ValueError, TypeError):
+        return None
+
+
+async def delivery_delays(ctx: ChaosContext, src: int, dst: int, lo: int, hi: int) -> list[float]:
+    """``received_at(dst) - received_at(src)`` of the blocks both hold in [lo, hi] (node RPC)."""
+    out: list[float] = []
+    a, b = ctx.cluster.nodes[src], ctx.cluster.nodes[dst]
+    for h in range(max(1, lo), hi + 1):
+        try:
+            x, y = await asyncio.gather(
+                a.call("chain_getBlockByHeight", h, timeout_s=3),
+                b.call("chain_getBlockByHeight", h, timeout_s=3),
+            )
+        except (RpcError, RpcUnavailable):
+            continue
+        if x and y and x.get("hash") == y.get("hash"):
+            with contextlib.suppress(TypeError, KeyError, ValueError):
+                out.append(float(y["received_at"]) - float(x["received_at"]))
+    return out
+
+
+def median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None

@@ -1,0 +1,185 @@
+"""Network faults through the cluster's FaultProxy (every P2P link passes through it).
+
+This machine's kernel has no netem, so delay, jitter, loss and corruption are injected by the
+proxy; the fault acts on all traffic to and from the target node. Effects are measured from the
+nodes' own ``received_at`` stamps (delivery delay against the baseline of the same run) and the
+proxy's byte/chunk counters over the fault window.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ...targets.cluster import FaultRecord, Partition
+from .base import Effect, Mechanism, delivery_delays, head, median
+
+
+class _ProxyFault(Mechanism):
+    kind = "faults"
+
+    def pairs(self) -> list[tuple[int, int]]:
+        t = self.target
+        return [p for o in self.ctx.others(t) for p in ((t, o), (o, t))]
+
+    def fault_params(self) -> dict[str, Any]:
+        return {}
+
+    async def start(self) -> None:
+        proxy = self.ctx.cluster.proxy
+        assert proxy is not None
+        self._pairs = self.pairs()
+        self._stats0 = {p: _snap(proxy.stats_for(*p)) for p in self._pairs}
+        self._t0 = time.monotonic()
+        self._h0 = {i: await head(self.ctx, i) for i in range(self.ctx.n)}
+        self.rec: FaultRecord = self._apply()
+
+    def _apply(self) -> FaultRecord:
+        proxy = self.ctx.cluster.proxy
+        assert proxy is not None
+        return proxy.apply(self._pairs, f"chaos:{self.event.type.value}", **self.fault_params())
+
+    def delta(self) -> dict[str, int]:
+        proxy = self.ctx.cluster.proxy
+        assert proxy is not None
+        out: dict[str, int] = {}
+        for p in self._pairs:
+            now, then = _snap(proxy.stats_for(*p)), self._stats0[p]
+            for k in now:
+                out[k] = out.get(k, 0) + now[k] - then[k]
+        return out
+
+    async def stop(self) -> None:
+        proxy = self.ctx.cluster.proxy
+        if proxy is not None and hasattr(self, "rec"):
+            proxy.clear(self.rec)
+
+    async def _delay_effect(self, expect_s: float) -> Effect:
+        """Median delivery delay producer -> observer during the window vs the baseline."""
+        ctx = self.ctx
+        obs = ctx.observer(self.target)
+        lo = (self._h0.get(ctx.producer) or 0) + 1
+        hi = await head(ctx, obs) or 0
+        d = median(await delivery_delays(ctx, ctx.producer, obs, lo, hi))
+        base = ctx.baseline_delay_s.get(obs, 0.0)
+        if d is None:
+            return Effect(False, f"no block reached node-{obs} during the fault to time it",
+                          {"blocks": 0})  # fmt: skip
+        added = d - base
+        return Effect(
+            added >= 0.7 * expect_s,
+            f"delivery to node-{obs} {d * 1000:.0f} ms (baseline {base * 1000:.0f} ms, "
+            f"+{added * 1000:.0f} ms; injected {expect_s * 1000:.0f} ms)",
+            {"delivery_ms": round(d * 1000, 1), "baseline_ms": round(base * 1000, 1),
+             "added_ms": round(added * 1000, 1), "blocks": hi - lo + 1},
+        )  # fmt: skip
+
+
+def _snap(s: Any) -> dict[str, int]:
+    return {"bytes": s.bytes, "chunks": s.chunks, "corrupted": s.corrupted,
+            "delayed_by_loss": s.delayed_by_loss, "connections": s.connections,
+            "refused": s.refused}  # fmt: skip
+
+
+class NetworkPartitionFault(_ProxyFault):
+    """Isolates the target from every other node (drop: bytes held, as a blackhole)."""
+
+    def _apply(self) -> FaultRecord:
+        proxy = self.ctx.cluster.proxy
+        assert proxy is not None
+        shape = Partition.isolate(self.ctx.n, self.target)
+        return proxy.partition(shape, mode=self.params.get("mode", "drop"))
+
+    async def measure(self) -> Effect:
+        d = self.delta()
+        heads = {i: await head(self.ctx, i) for i in range(self.ctx.n)}
+        known = [h for h in heads.values() if h is not None]
+        lag = (max(known) - min(known)) if known else None
+        return Effect(d["bytes"] == 0, f"{d['bytes']} bytes crossed the cut; head spread {lag}",
+                      {"bytes_across_cut": d["bytes"], "head_spread": lag})  # fmt: skip
+
+
+class LatencyFault(_ProxyFault):
+    def fault_params(self) -> dict[str, Any]:
+        return {"latency_ms": self.params["latency_ms"], "jitter_ms": self.params["jitter_ms"]}
+
+    async def measure(self) -> Effect:
+        return await self._delay_effect(self.params["latency_ms"] / 1000)
+
+
+class TimingFault(_ProxyFault):
+    """Selective delay: only what the victim *receives* is late; what it sends is on time."""
+
+    def pairs(self) -> list[tuple[int, int]]:
+        return [(o, self.target) for o in self.ctx.others(self.target)]
+
+    def fault_params(self) -> dict[str, Any]:
+        return {"latency_ms": self.params["latency_ms"]}
+
+    async def measure(self) -> Effect:
+        return await self._delay_effect(self.params["latency_ms"] / 1000)
+
+
+class CorruptionFault(_ProxyFault):
+    """Flips a byte in a share of the chunks the target receives from one peer."""
+
+    def pairs(self) -> list[tuple[int, int]]:
+        return [(self.ctx.others(self.target)[0], self.target)]
+
+    def fault_params(self) -> dict[str, Any]:
+        return {"corrupt": self.params["corrupt"]}
+
+    async def measure(self) -> Effect:
+        d = self.delta()
+        rate = d["corrupted"] / d["chunks"] if d["chunks"] else 0.0
+        return Effect(d["corrupted"] > 0, f"{d['corrupted']} of {d['chunks']} chunks corrupted "
+                      f"({rate:.0%}; injected {self.params['corrupt']:.0%})",
+                      {"corrupted": d["corrupted"], "chunks": d["chunks"],
+                       "rate": round(rate, 3)})  # fmt: skip
+
+
+class PacketLossFault(_ProxyFault):
+    def fault_params(self) -> dict[str, Any]:
+        return {"loss": self.params["loss"], "loss_rto_ms": self.params["loss_rto_ms"]}
+
+    async def measure(self) -> Effect:
+        d = self.delta()
+        rate = d["delayed_by_loss"] / d["chunks"] if d["chunks"] else 0.0
+        return Effect(d["delayed_by_loss"] > 0 and rate >= 0.3 * self.params["loss"],
+                      f"{d['delayed_by_loss']} of {d['chunks']} segments lost and retransmitted "
+                      f"({rate:.0%}; injected {self.params['loss']:.0%})",
+                      {"lost": d["delayed_by_loss"], "chunks": d["chunks"],
+                       "loss_rate": round(rate, 3)})  # fmt: skip
+
+
+class CongestionFault(_ProxyFault):
+    def fault_params(self) -> dict[str, Any]:
+        return {"bandwidth_bps": self.params["bandwidth_bps"]}
+
+    async def measure(self) -> Effect:
+        d = self.delta()
+        secs = max(1e-6, time.monotonic() - self._t0)
+        per_pair = d["bytes"] / secs / max(1, len(self._pairs))
+        cap = self.params["bandwidth_bps"]
+        return Effect(d["bytes"] > 0 and per_pair <= cap * 1.25,
+                      f"{per_pair:.0f} B/s per direction on the target's links (cap {cap:.0f})",
+                      {"bytes_per_s_per_pair": round(per_pair, 1), "cap_bps": cap,
+                       "bytes": d["bytes"]})  # fmt: skip
+
+
+class DisconnectionFault(_ProxyFault):
+    """Resets the target's connections and refuses new ones; measured in its peer list."""
+
+    def fault_params(self) -> dict[str, Any]:
+        return {"partitioned": True, "partition_mode": "close"}
+
+    async def measure(self) -> Effect:
+        node = self.ctx.cluster.nodes[self.target]
+        peers: Any = None
+        try:
+            peers = len(await node.call("admin_peers", timeout_s=3))
+        except Exception as exc:  # noqa: BLE001 - the measurement reports what it saw
+            peers = f"unreachable: {exc}"
+        d = self.delta()
+        return Effect(peers == 0, f"node-{self.target} has {peers} peers; {d['refused']} "
+                      "reconnects refused", {"peers": peers, "refused": d["refused"]})  # fmt: skip

@@ -1,0 +1,235 @@
+"""Resource faults with cgroup v1 controllers and a size-limited tmpfs.
+
+Each fault moves the target node's process group into a cgroup the run creates (named after
+the run, recorded in the clean-up journal first) and, for pressure, starts stress-ng in the same
+cgroup (its shell writes itself into ``cgroup.procs`` before exec, so no worker escapes).
+Effects are read back from the controller: the memory ceiling and its fail count, CPU
+throttling counts, throttled I/O; disk exhaustion from the node's own "disk full" answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+
+from ..cleanup import CGROUP_ROOT
+from .base import Effect, Mechanism
+
+MIB = 1 << 20
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _controller(name: str) -> Path | None:
+    p = CGROUP_ROOT / name
+    return p if (p / "cgroup.procs").exists() else None
+
+
+class _CgroupFault(Mechanism):
+    controller = "memory"
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        if not _is_root():
+            return "needs root to create cgroups (run as root, as CI does)"
+        if _controller(cls.controller) is None:
+            return f"cgroup v1 controller {cls.controller!r} not mounted at {CGROUP_ROOT}"
+        return None
+
+    def _make_cgroup(self) -> Path:
+        root = _controller(self.controller)
+        assert root is not None
+        parent = root / self.ctx.run_tag
+        if str(parent) not in self.ctx.cgroup_parents:  # undone last: the journal is LIFO
+            self.ctx.cgroup_parents.add(str(parent))
+            self.ctx.journal.record("cgroup", path=str(parent))
+        path = parent / f"node-{self.target}-{self.event.id}"
+        self.cg_rid = self.ctx.journal.record("cgroup", path=str(path))
+        path.mkdir(parents=True, exist_ok=True)
+        self.cg = path
+        return path
+
+    def _move_node(self) -> list[int]:
+        node = self.ctx.cluster.nodes[self.target]
+        pids = [p.pid for p in psutil.process_iter() if _pgid(p.pid) == node.pid]
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                (self.cg / "cgroup.procs").write_text(str(pid))
+        return pids
+
+    def _stress(self, args: list[str]) -> None:
+        exe = shutil.which("stress-ng")
+        if exe is None:
+            self.stress = None
+            return
+        cmd = (f"echo $$ > {self.cg / 'cgroup.procs'} && echo 1000 > /proc/self/oom_score_adj"
+               f" && exec {exe} {' '.join(args)} --quiet")  # fmt: skip
+        self.stress = subprocess.Popen(["sh", "-c", cmd], start_new_session=True,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        self.stress_rid = self.ctx.journal.record("pgroup", pgid=self.stress.pid)
+
+    def read(self, name: str) -> str:
+        try:
+            return (self.cg / name).read_text()
+        except OSError:
+            return ""
+
+    async def stop(self) -> None:
+        if getattr(self, "stress", None) is not None:
+            self.ctx.journal.release(self.stress_rid)
+            await asyncio.to_thread(self.stress.wait)  # type: ignore[union-attr]
+        if hasattr(self, "cg_rid"):
+            await asyncio.to_thread(self.ctx.journal.release, self.cg_rid)
+
+
+def _pgid(pid: int) -> int:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return -1
+
+
+class MemoryPressureFault(_CgroupFault):
+    controller = "memory"
+
+    async def start(self) -> None:
+        self._make_cgroup()
+        node = self.ctx.cluster.nodes[self.target]
+        rss = sum(_rss(p.pid) for p in psutil.process_iter() if _pgid(p.pid) == node.pid)
+        self.limit = rss + int(self.params["headroom_mib"]) * MIB
+        (self.cg / "memory.limit_in_bytes").write_text(str(self.limit))
+        self.pids = self._move_node()
+        self._stress(["--vm", "1", "--vm-bytes", f"{int(self.params['stress_mib'])}M",
+                      "--vm-keep"])  # fmt: skip
+
+    async def measure(self) -> Effect:
+        peak = int(self.read("memory.max_usage_in_bytes") or 0)
+        fails = int(self.read("memory.failcnt") or 0)
+        return Effect(fails > 0 and peak <= self.limit,
+                      f"ceiling {self.limit / MIB:.0f} MiB hit {fails} times, peak "
+                      f"{peak / MIB:.1f} MiB", {"limit_bytes": self.limit, "peak_bytes": peak,
+                                                 "failcnt": fails, "pids": self.pids})  # fmt: skip
+
+
+def _rss(pid: int) -> int:
+    try:
+        return int(psutil.Process(pid).memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
+class CpuStressFault(_CgroupFault):
+    controller = "cpu"
+
+    async def start(self) -> None:
+        self._make_cgroup()
+        period = 100_000
+        (self.cg / "cpu.cfs_period_us").write_text(str(period))
+        (self.cg / "cpu.cfs_quota_us").write_text(
+            str(period * int(self.params["quota_pct"]) // 100)
+        )
+        self.pids = self._move_node()
+        self.t0 = time.monotonic()
+        self._stress(["--cpu", str(int(self.params["stressors"]))])
+
+    async def measure(self) -> Effect:
+        stat = dict(line.split() for line in self.read("cpu.stat").splitlines() if line.strip())
+        thr, periods = int(stat.get("nr_throttled", 0)), int(stat.get("nr_periods", 0))
+        return Effect(thr > 0, f"throttled in {thr} of {periods} CPU periods "
+                      f"(quota {self.params['quota_pct']}% of one core)",
+                      {"nr_throttled": thr, "nr_periods": periods,
+                       "throttled_ms": int(stat.get("throttled_time", 0)) // 1_000_000})  # fmt: skip
+
+
+def _device_of(path: Path) -> str | None:
+    st = os.stat(path)
+    major, minor = os.major(st.st_dev), os.minor(st.st_dev)
+    return f"{major}:{minor}" if Path(f"/sys/dev/block/{major}:{minor}").exists() else None
+
+
+class IoBottleneckFault(_CgroupFault):
+    """blkio write throttling of the node's datadir device; cgroup v1 throttles only I/O that
+    is submitted by the task itself (direct or synchronous writes), which is measured."""
+
+    controller = "blkio"
+
+    async def start(self) -> None:
+        self._make_cgroup()
+        node = self.ctx.cluster.nodes[self.target]
+        self.dev = _device_of(node.datadir)
+        if self.dev is not None:
+            bps = int(self.params["write_bps"])
+            (self.cg / "blkio.throttle.write_bps_device").write_text(f"{self.dev} {bps}")
+        self.pids = self._move_node()
+
+    async def measure(self) -> Effect:
+        if self.dev is None:
+            return Effect(False, "the datadir is on no block device (tmpfs/overlay): nothing to "
+                          "throttle", {"device": None})  # fmt: skip
+        served = 0
+        for line in self.read("blkio.throttle.io_service_bytes").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == self.dev and parts[1] == "Write":
+                served = int(parts[2])
+        return Effect(served > 0, f"{served} bytes written through the throttle on {self.dev} "
+                      f"(limit {self.params['write_bps']} B/s)",
+                      {"device": self.dev, "throttled_write_bytes": served})  # fmt: skip
+
+
+class DiskSpaceExhaustionFault(Mechanism):
+    """Fills the producer's datadir tmpfs (mounted at launch, ``tmpfs_mib``) to ENOSPC; the
+    effect is the node's own disk-full error on a block production request."""
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        return None if _is_root() else "needs root to mount a size-limited tmpfs"
+
+    async def start(self) -> None:
+        node = self.ctx.cluster.nodes[self.target]
+        if not os.path.ismount(node.datadir):  # noqa: ASYNC240 - one stat of a mount point
+            raise RuntimeError(f"node-{self.target} datadir is not on a tmpfs")
+        self.filler = node.datadir / "chaos-filler"
+        self.errors0 = len(self.ctx.produce_errors)
+        await asyncio.to_thread(_fill, self.filler)
+        st = os.statvfs(node.datadir)
+        self.free = st.f_bavail * st.f_frsize
+
+    async def measure(self) -> Effect:
+        errs = [e for _, e in self.ctx.produce_errors[self.errors0 :] if "disk full" in e]
+        return Effect(bool(errs), f"{len(errs)} block productions refused "
+                      f"({errs[0][:90] if errs else 'no disk-full error'}); {self.free} B free",
+                      {"disk_full_errors": len(errs), "free_bytes": self.free,
+                       "first_error": errs[0] if errs else None})  # fmt: skip
+
+    async def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.filler.unlink()
+
+
+def _fill(path: Path) -> None:
+    chunk = b"\0" * MIB
+    with contextlib.suppress(OSError), open(path, "wb") as fh:
+        while True:
+            fh.write(chunk)
+            fh.flush()
+    with contextlib.suppress(OSError), open(path, "ab") as fh:  # the last partial MiB
+        while True:
+            fh.write(b"\0" * 4096)
+            fh.flush()
+
+
+class DiskFailureFault(Mechanism):
+    @classmethod
+    def unavailable(cls) -> str | None:
+        return ("read/write errors need device-mapper (dm-flakey: install dmsetup and load "
+                "dm_flakey; this kernel has no device-mapper) or a FUSE error-injecting "
+                "passthrough, which is not implemented yet")  # fmt: skip
