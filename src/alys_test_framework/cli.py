@@ -260,6 +260,66 @@ def _phases_with_tests(
     return sorted({ph for n in only for ph in found[n]}, key=PHASE_ORDER.index)
 
 
+@app.command()
+def chaos(
+    duration: Annotated[
+        float | None, typer.Option("--duration", min=1.0, help="Seconds of chaos injection")
+    ] = None,
+    events: Annotated[
+        str | None, typer.Option("--events", help="ChaosEvent names, comma-separated")
+    ] = None,
+    nodes: Annotated[int | None, typer.Option("--nodes", min=2, help="Cluster size")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the schedule")] = None,
+    preset: Annotated[str | None, typer.Option(help="default | development | ci_cd")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+    report_dir: Annotated[
+        Path | None, typer.Option("--report-dir", help="Where chaos_report.json goes")
+    ] = None,
+) -> None:
+    """Run a seeded chaos schedule on a real cluster; exit 0 iff it passed (codes as run)."""
+    import asyncio
+    import signal as _signal
+
+    from .chaos import ChaosRun, settings_from_config
+
+    cfg = _load_config(config, preset, seed)
+    try:
+        names = [n for n in (events or "").split(",") if n.strip()]
+        settings = settings_from_config(cfg, duration, names or None, nodes)
+    except ValueError as exc:
+        _fail(str(exc))
+    out_dir = _prepare_report_dir(report_dir or Path("alys-test-reports") / f"chaos-{cfg.seed}")
+    got: dict[str, str] = {}
+
+    async def main() -> Any:
+        task = asyncio.ensure_future(ChaosRun(settings, out_dir / "work", log=console.print).run())
+        loop = asyncio.get_running_loop()
+        for sig in (_signal.SIGINT, _signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda s=sig: (got.setdefault("sig", s.name),
+                                                        task.cancel()))  # fmt: skip
+        return await task
+
+    try:
+        report = asyncio.run(main())
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        err.print(f"interrupted by {got.get('sig', 'SIGINT')}: faults lifted, cluster stopped")
+        raise typer.Exit(SIGNAL_EXIT.get(got.get("sig", "SIGINT"), 130)) from None
+    path = report.write(out_dir / "chaos_report.json")
+    d = report.to_json()
+    console.print(
+        f"availability {d['availability']:.3f}  MTTF {d['mttf_s']} s  MTTR {d['mttr_s']} s  "
+        f"resilience {d['resilience_score']}"
+    )
+    for r in report.events:
+        console.print(f"  {r.status:<11} {r.event['type']:<26} {','.join(r.event['targets'])}  "
+                      f"{_short(r.detail, 110)}", markup=False)  # fmt: skip
+    console.print(f"report: {path}")
+    if not report.passed:
+        for line in report.failures():
+            err.print(f"FAILED {_short(line, 400)}", markup=False)
+        raise typer.Exit(1)
+
+
 @config_app.command("show")
 def config_show(
     preset: Annotated[str | None, typer.Option(help="default | development | ci_cd")] = None,

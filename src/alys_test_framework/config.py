@@ -100,8 +100,14 @@ class PerformanceConfig(_Section):
 
 
 class ChaosConfig(_Section):
-    events_per_minute: float = Field(2.0, gt=0)
-    duration_minutes: float = Field(10.0, gt=0)
+    events_per_minute: float = Field(2.0, gt=0, description="event_frequency of the scheduler")
+    duration_minutes: float = Field(10.0, gt=0, description="length of the injection phase")
+    max_concurrent_events: int = Field(1, gt=0, description="faults active at the same time")
+    allowed_types: list[str] = Field(
+        default_factory=list, description="ChaosEvent names to schedule; empty = every type"
+    )
+    nodes: int = Field(3, ge=2, description="nodes of the chaos cluster (node 0 produces)")
+    recovery_timeout_s: float = Field(30.0, gt=0, description="bound on recovery per event")
 
 
 class GovernanceConfig(_Section):
@@ -350,6 +356,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
             "byzantine_examples": 20,
         },
         "lighthouse": {"blocks": 30, "capella_block": 10, "deneb_block": 20},
+        "chaos": {"events_per_minute": 6.0, "duration_minutes": 1.0},
     },
     "ci_cd": {
         "parallel_tests": True,
@@ -371,5 +378,6 @@ _PRESETS: dict[str, dict[str, Any]] = {
             "byzantine_examples": 750,
         },
         "lighthouse": {"blocks": 100},
+        "chaos": {"events_per_minute": 2.0, "duration_minutes": 10.0, "max_concurrent_events": 2},
     },
 }

@@ -35,6 +35,9 @@ BUILTIN: list[Registration] = [
         MigrationPhase.SYNC_IMPROVEMENT, "alys_test_framework.harness.network:NetworkTestHarness"
     ),
     Registration(
+        MigrationPhase.SYNC_IMPROVEMENT, "alys_test_framework.harness.chaos:chaos_harness"
+    ),
+    Registration(
         MigrationPhase.LIGHTHOUSE_MIGRATION,
         "alys_test_framework.harness.lighthouse:LighthouseCompatHarness",
     ),
