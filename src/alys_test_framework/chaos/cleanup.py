@@ -55,13 +55,13 @@ def undo(entry: dict[str, Any]) -> None:
             with contextlib.suppress(OSError):
                 os.killpg(int(u["pgid"]), signal.SIGKILL)
         elif kind == "mount":
-            path = str(u["path"])
+            mpath = str(u["path"])
             for _ in range(3):
-                if not os.path.ismount(path):
+                if not os.path.ismount(mpath):
                     break
-                _quiet(["umount", "-l", path])
+                _quiet(["umount", "-l", mpath])
             if u.get("rmdir"):
-                shutil.rmtree(path, ignore_errors=True)
+                shutil.rmtree(mpath, ignore_errors=True)
         elif kind == "cgroup":
             path = Path(u["path"])
             root = path.parent

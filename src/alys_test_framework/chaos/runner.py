@@ -198,7 +198,7 @@ class ChaosRun:
         async def ok() -> bool:
             return all(x["ok"] for x in await mon.sample())
 
-        await wait_until(ok, timeout_s, "every node healthy (node_health ok)",
+        await wait_until(ok, timeout_s, "every node healthy (node_health ok)",  # type: ignore[arg-type]
                          observe=lambda: mon.samples[-len(ctx.cluster.nodes):], poll_s=0.1)  # fmt: skip
 
     # -- workload -------------------------------------------------------------------------
@@ -297,7 +297,7 @@ class ChaosRun:
             return False
 
         try:
-            await wait_until(done, timeout_s, f"recovery from {ev.label() if ev else 'start'}",
+            await wait_until(done, timeout_s, f"recovery from {ev.label() if ev else 'start'}",  # type: ignore[arg-type]
                              poll_s=0.05)  # fmt: skip
         except WaitTimeout:
             return None

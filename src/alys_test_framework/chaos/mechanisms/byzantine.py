@@ -76,7 +76,7 @@ class _Attack(Mechanism):
 
     async def measure(self) -> Effect:
         with contextlib.suppress(WaitTimeout):
-            await wait_until(self._banned, 3, "attacker banned", poll_s=0.05)
+            await wait_until(self._banned, 3, "attacker banned", poll_s=0.05)  # type: ignore[arg-type]
         banned, in_chain = await self._banned(), await self._in_chain()
         return Effect(banned and not in_chain,
                       f"{self.spoil} block {'accepted' if in_chain else 'refused'}; attacker "
