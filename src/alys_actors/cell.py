@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
+from .actor import Actor
 from .errors import ActorError, ActorKilled, ActorStartError, ActorStopped
 from .lifecycle import TRANSITIONS, LifecycleState
 from .mailbox import EMPTY, Mailbox, Priority
@@ -19,13 +20,13 @@ from .signals import ChildExited, ChildFailed, ChildKind
 from .stats import _BUCKET_LUT, ActorStats
 
 if TYPE_CHECKING:
-    from .actor import Actor
     from .ref import ActorRef
     from .system import ActorSystem
 
 _S = LifecycleState
 _FAIRNESS = 512  # messages handled before the loop yields to other tasks
 _CRITICAL = Priority.CRITICAL
+_DEFAULT_ON_STOP = Actor.on_stop
 _NO_COUNTS: Any = ()  # never indexed: the loop exits before recording anything
 
 
@@ -55,7 +56,7 @@ class ActorCell:
 
     def _me(self) -> ActorRef:
         """This cell as the ActorRef it always is (cells are only created as refs)."""
-        return cast("ActorRef", self)
+        return self  # type: ignore[return-value]
 
     @property
     def label(self) -> str:
@@ -395,8 +396,6 @@ class ActorCell:
         ends on its next wake-up) for the caller to await, or None if the actor does not
         qualify and needs the ordinary ``_stop``.
         """
-        from .actor import Actor
-
         mb = self._mailbox
         task = self._task
         getter = mb._getter
@@ -410,7 +409,7 @@ class ActorCell:
             or getter.done()
             or self._busy is not None
             or self._stopping is not None
-            or type(self._instance).on_stop is not Actor.on_stop
+            or type(self._instance).on_stop is not _DEFAULT_ON_STOP
         ):
             return None
         self._accepting = False
