@@ -86,6 +86,65 @@ def test_broken_registry_fails(tmp_path):
     assert "foundation phase is registered" in r.message
 
 
+class NullHarness:
+    """Declares nothing and runs nothing (a feature switched off): requires nothing, valid."""
+
+    name = "null"
+    categories: tuple[str, ...] = ()
+
+    def __init__(self, ctx):
+        self.results = []
+
+    async def health_check(self):
+        return True
+
+    async def initialize(self):
+        return None
+
+    async def run_all_tests(self):
+        return []
+
+    async def shutdown(self):
+        return None
+
+    def get_metrics(self):
+        return {}
+
+
+def make_drifted():
+    """A harness whose categories were changed after the class was checked at definition."""
+    from alys_test_framework.harness.base import BaseHarness, harness_test
+
+    class Drifted(BaseHarness):
+        name = "drifted"
+        categories = ("alpha",)
+
+        @harness_test("alpha")
+        async def test_a(self, out):
+            out.expect(True, "x")
+
+    Drifted.categories = ()  # type: ignore[misc]
+    return Drifted
+
+
+def test_categories_must_cover_the_tests_a_null_harness_is_valid(tmp_path):
+    reg = HarnessRegistry(
+        [
+            Registration(
+                MigrationPhase.FOUNDATION,
+                "alys_test_framework.harness.foundation:FoundationHarness",
+            )
+        ]
+    )
+    reg.register(MigrationPhase.SYNC_IMPROVEMENT, NullHarness)
+    r = run(tmp_path, ["test_harness_registry"], registry=reg)["test_harness_registry"]
+    assert r.passed, r.message
+    reg.register(MigrationPhase.ACTOR_CORE, make_drifted())
+    r = run(tmp_path, ["test_harness_registry"], registry=reg)["test_harness_registry"]
+    assert r.status.value == "failed"
+    assert "harness declares the categories its tests use" in r.message and "alpha" in r.message
+
+
 def test_unhealthy_target_fails_health(tmp_path):
     reg = HarnessRegistry([])
     reg.register(MigrationPhase.ACTOR_CORE, UnhealthyHarness)

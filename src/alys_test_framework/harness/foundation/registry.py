@@ -1,11 +1,17 @@
-"""Category registry: every registered harness honours the contract and reports healthy."""
+"""Category registry: every registered harness honours the contract and reports healthy.
+
+A harness's ``categories`` are what its phase validator requires. A harness with tests must
+declare every category they use (BaseHarness refuses otherwise at class definition; checked here
+again on the registered objects, since a class can be altered after it was defined); a null
+harness (no tests, e.g. chaos while chaos is disabled) may declare none: it requires nothing.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 from ...phases import MigrationPhase
-from ..base import HarnessContext, Outcome, TestHarness, harness_test
+from ..base import BaseHarness, HarnessContext, Outcome, TestHarness, harness_test
 from .kit import FoundationBase
 
 
@@ -26,11 +32,19 @@ class RegistryChecks(FoundationBase):
                 ):
                     continue
                 out.expect(bool(harness.name), "harness has a name", label)
+                cats = harness.categories
                 out.expect(
-                    bool(harness.categories),
-                    "harness declares the categories its validator requires",
-                    label,
+                    isinstance(cats, tuple) and all(isinstance(c, str) and c for c in cats),
+                    "harness categories are a tuple of names",
+                    f"{label}: {cats!r}",
                 )
+                if isinstance(harness, BaseHarness):
+                    used = {c for _, c, _ in type(harness).test_methods()}
+                    out.expect(
+                        used <= set(cats),
+                        "harness declares the categories its tests use",
+                        f"{label}: undeclared {sorted(used - set(cats))}",
+                    )
         out.expect(MigrationPhase.FOUNDATION.value in implemented, "foundation phase is registered")
         out.record(implemented=implemented, not_implemented=missing)
 
