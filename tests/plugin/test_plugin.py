@@ -11,7 +11,6 @@ import psutil
 
 from alys_test_framework.config import TestConfig
 from alys_test_framework.framework import MigrationTestFramework
-from alys_test_framework.harness.registry import HarnessRegistry
 from alys_test_framework.phases import MigrationPhase
 from alys_test_framework.pytest_plugin import PytestHarness, parse_junit
 from alys_test_framework.results import TestStatus
@@ -103,13 +102,13 @@ def test_pytest_harness_reports_each_case(tmp_path: Path) -> None:
 def test_include_pytest_folds_into_the_last_phase_and_gates_it(tmp_path: Path) -> None:
     (tmp_path / "test_user.py").write_text(USER_TESTS)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    with MigrationTestFramework(
-        TestConfig.development(), registry=HarnessRegistry(), include_pytest=[tmp_path]
-    ) as fw:
+    with MigrationTestFramework(TestConfig.development(), include_pytest=[tmp_path]) as fw:
         result = fw.run([MigrationPhase.FOUNDATION])
     (phase,) = result.phases
     assert phase.harnesses[-1] == "pytest"
-    assert not phase.passed and "pytest" in phase.message
+    assert not phase.passed and "test_user::test_fails" in phase.message
+    own = [r for r in phase.results if r.harness != "pytest"]
+    assert own and all(r.passed for r in own), [(r.name, r.message) for r in own if not r.passed]
     assert any(
         r.name.endswith("test_fails") and r.status is TestStatus.FAILED for r in phase.results
     )
