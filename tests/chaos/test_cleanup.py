@@ -64,7 +64,8 @@ def test_watchdog_undoes_everything_after_sigkill(tmp_path: Path) -> None:
             20, "mount, cgroup and process undone by the watchdog",
             observe=lambda: (os.path.ismount(tmp_path / "mnt"), cg.exists(), _alive(pid)),
         )  # fmt: skip
-        assert not list((tmp_path / "journal").glob("run-*.jsonl"))
+        wait_until_blocking(lambda: not list((tmp_path / "journal").glob("run-*.jsonl")), 10,
+                            "the replayed journal removed")  # fmt: skip
     finally:
         proc.kill()
 

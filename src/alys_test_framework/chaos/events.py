@@ -81,9 +81,9 @@ CATEGORY: dict[ChaosEventType, ChaosCategory] = {
 DEFAULT_PARAMS: dict[ChaosEventType, dict[str, Any]] = {
     T.NETWORK_PARTITION: {"mode": "drop"},
     T.NETWORK_LATENCY_INJECTION: {"latency_ms": 150.0, "jitter_ms": 30.0},
-    T.MESSAGE_CORRUPTION: {"corrupt": 0.2},
+    T.MESSAGE_CORRUPTION: {"corrupt": 0.35},
     T.PEER_DISCONNECTION: {"mode": "close"},
-    T.PACKET_LOSS: {"loss": 0.3, "loss_rto_ms": 200.0},
+    T.PACKET_LOSS: {"loss": 0.5, "loss_rto_ms": 200.0},
     T.NETWORK_CONGESTION: {"bandwidth_bps": 4000.0},
     T.MEMORY_PRESSURE: {"headroom_mib": 48, "stress_mib": 96},
     T.CPU_STRESS: {"quota_pct": 10, "stressors": 1},

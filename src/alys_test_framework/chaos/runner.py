@@ -37,11 +37,12 @@ from .cleanup import CleanupJournal, replay_stale
 from .events import ChaosEvent, ChaosEventType
 from .health import SystemHealthMonitor
 from .mechanisms import MECHANISMS, ChaosContext, Mechanism
-from .mechanisms.base import delivery_delays, head, median
+from .mechanisms.base import delivery_delays, head, median, reconnect
 from .report import ChaosReport, EventResult
 from .scheduler import ChaosEventScheduler, ChaosPhase, ScheduleSpec, format_schedule
 
 TMPFS_MIB = 32
+RPC_BATCH_LIMIT = 100
 
 
 @dataclass
@@ -111,7 +112,7 @@ class ChaosRun:
             ctx = ChaosContext(cluster, journal, self.workdir, spec_dir / "chain-spec.json",
                                [spec_dir / "authority-0.key"], run_tag=f"alys-chaos-{os.getpid()}")  # fmt: skip
             await self._launch(ctx, target)
-            rec = HistoryRecorder(cluster.nodes, self.workdir / "history.jsonl")
+            rec = _Recorder(cluster.nodes, self.workdir / "history.jsonl")
             ctx.recorder = rec
             rec.listen(events)
             await rec.start()
@@ -209,8 +210,12 @@ class ChaosRun:
         producer = ctx.cluster.nodes[ctx.producer]
         while not stop.is_set():
             self.ops_total += 1
+            # under the recorder's per-node lock: no head observation straddles the ack, so a
+            # head read before the ack is never recorded after it (a false D1)
+            lock = rec._locks.setdefault(producer.name, asyncio.Lock())
             try:
-                await rec.produce(producer, 1, timeout_s=5)
+                async with lock:
+                    await rec.produce(producer, 1, timeout_s=5)
                 self.ops_ok += 1
             except Exception as exc:  # noqa: BLE001 - recorded by the recorder as a failed op
                 ctx.produce_errors.append((time.time(), str(exc)))
@@ -293,7 +298,7 @@ class ChaosRun:
                 return True
             if time.monotonic() - last_dial > 2.0:  # a peer's dial may have been refused
                 last_dial = time.monotonic()
-                await _redial(ctx, ev.targets if ev else range(ctx.n))
+                await reconnect(ctx, ev.targets if ev else range(ctx.n))
             return False
 
         try:
@@ -304,15 +309,22 @@ class ChaosRun:
         return time.monotonic() - t
 
 
-async def _redial(ctx: ChaosContext, targets: Sequence[int]) -> None:
-    c = ctx.cluster
-    peers = getattr(c, "_peers", {})
-    for a, dsts in list(peers.items()):
-        for b in dsts:
-            if a in targets or b in targets:
-                with contextlib.suppress(Exception):
-                    await c.nodes[a].call("admin_addPeer", await c.proxy_address(a, b),
-                                          timeout_s=2)  # fmt: skip
+class _Recorder(HistoryRecorder):
+    """The recorder with JSON-RPC batches split at the node's limit of 100 calls
+    (docs/NODE_API.md); its own batches of 200 are refused whole, which stalls its view of
+    every node at about height 100. To go once the recorder splits its batches itself."""
+
+    async def _batch(
+        self,
+        node: Any,
+        calls: Sequence[tuple[str, list[Any]]],
+        timeout_s: float | None = None,
+        strict: bool = False,
+    ) -> list[Any]:
+        out: list[Any] = []
+        for i in range(0, len(calls), RPC_BATCH_LIMIT):
+            out += await super()._batch(node, calls[i : i + RPC_BATCH_LIMIT], timeout_s, strict)
+        return out
 
 
 def _min_head(ctx: ChaosContext, h: int) -> Any:

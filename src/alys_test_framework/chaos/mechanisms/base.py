@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,6 +108,40 @@ async def delivery_delays(ctx: ChaosContext, src: int, dst: int, lo: int, hi: in
             with contextlib.suppress(TypeError, KeyError, ValueError):
                 out.append(float(y["received_at"]) - float(x["received_at"]))
     return out
+
+
+async def reconnect(ctx: ChaosContext, targets: Sequence[int]) -> None:
+    """Re-dial every cluster link that touches ``targets`` (a restarted or banned-and-expired
+    node is not dialled again by the peers that lost it); already-connected links are no-ops."""
+    c = ctx.cluster
+    links: dict[int, set[int]] = getattr(c, "_peers", {})
+    for a, dsts in list(links.items()):
+        todo = [b for b in sorted(dsts) if a in targets or b in targets]
+        if not todo:
+            continue
+        try:  # a dial of a link that is up is refused as a duplicate and may drop the link
+            have = {str(p.get("addr")) for p in await c.nodes[a].call("admin_peers", timeout_s=2)}
+        except Exception:  # noqa: BLE001 - a node that does not answer is dialled later
+            continue
+        for b in todo:
+            with contextlib.suppress(Exception):
+                addr = await c.proxy_address(a, b)
+                if addr not in have:
+                    await c.nodes[a].call("admin_addPeer", addr, timeout_s=2)
+
+
+async def connected(ctx: ChaosContext, t: int, timeout_s: float = 10.0) -> int:
+    """Wait (re-dialling) until node ``t`` has a peer; returns its peer count (0 = never)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        with contextlib.suppress(Exception):
+            n = len(await ctx.cluster.nodes[t].call("admin_peers", timeout_s=2))
+            if n >= min(1, ctx.n - 1) and n > 0:
+                return n
+        if asyncio.get_running_loop().time() >= deadline:
+            return 0
+        await reconnect(ctx, [t])
+        await asyncio.sleep(0.2)
 
 
 def median(xs: list[float]) -> float | None:

@@ -51,6 +51,10 @@ class _Attack(Mechanism):
         self.bad = self._blocks(spec, forge, anchor)
         for b in self.bad:
             self.peer.send(new_block_payload(b.encode()))
+        # bans expire (the run uses short bans so honest links recover): look while it holds
+        self.banned_seen = False
+        with contextlib.suppress(WaitTimeout):
+            self.banned_seen = await wait_until(self._banned, 3, "attacker banned", poll_s=0.05)
 
     def _blocks(self, spec: OracleSpec, forge: Forge, anchor: OBlock) -> list[OBlock]:
         honest = fresh_branch(anchor, 1, forge)[0]
@@ -75,9 +79,7 @@ class _Attack(Mechanism):
         return any(str(b.get("addr", "")).startswith(self.peer.source_ip) for b in bans)
 
     async def measure(self) -> Effect:
-        with contextlib.suppress(WaitTimeout):
-            await wait_until(self._banned, 3, "attacker banned", poll_s=0.05)  # type: ignore[arg-type]
-        banned, in_chain = await self._banned(), await self._in_chain()
+        banned, in_chain = self.banned_seen or await self._banned(), await self._in_chain()
         return Effect(banned and not in_chain,
                       f"{self.spoil} block {'accepted' if in_chain else 'refused'}; attacker "
                       f"{self.peer.source_ip} {'banned' if banned else 'not banned'}",

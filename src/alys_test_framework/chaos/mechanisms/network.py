@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from ...targets.cluster import FaultRecord, Partition
-from .base import Effect, Mechanism, delivery_delays, head, median
+from .base import Effect, Mechanism, connected, delivery_delays, head, median
 
 
 class _ProxyFault(Mechanism):
@@ -28,6 +28,7 @@ class _ProxyFault(Mechanism):
     async def start(self) -> None:
         proxy = self.ctx.cluster.proxy
         assert proxy is not None
+        await connected(self.ctx, self.target)  # a fault on a link nobody uses shows nothing
         self._pairs = self.pairs()
         self._stats0 = {p: _snap(proxy.stats_for(*p)) for p in self._pairs}
         self._t0 = time.monotonic()
@@ -121,10 +122,14 @@ class TimingFault(_ProxyFault):
 
 
 class CorruptionFault(_ProxyFault):
-    """Flips a byte in a share of the chunks the target receives from one peer."""
+    """Flips a byte in a share of the chunks on the block stream between the producer and
+    the target (the producer's stream to a follower when the target is the producer)."""
 
     def pairs(self) -> list[tuple[int, int]]:
-        return [(self.ctx.others(self.target)[0], self.target)]
+        p = self.ctx.producer
+        if self.target == p:
+            return [(p, self.ctx.others(p)[0])]
+        return [(p, self.target)]
 
     def fault_params(self) -> dict[str, Any]:
         return {"corrupt": self.params["corrupt"]}

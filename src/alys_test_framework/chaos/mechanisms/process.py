@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 
 from ...targets.cluster import RpcError, RpcUnavailable
-from .base import Effect, Mechanism, delivery_delays, head, median
+from .base import Effect, Mechanism, connected, delivery_delays, head, median, reconnect
 
 FAKETIME_LIBS = (
     "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
@@ -43,6 +43,7 @@ class CrashFault(Mechanism):
 
     async def stop(self) -> None:
         await self.ctx.cluster.restart(self.target)
+        await reconnect(self.ctx, [self.target])
 
 
 class PauseFault(Mechanism):
@@ -88,6 +89,7 @@ class ClockSkewFault(Mechanism):
         self.h0 = await head(self.ctx, self.ctx.producer) or 0
         await self.ctx.cluster.restart(self.target, kill=False)
         self.env_seen = _environ_has(node.pid, "FAKETIME")
+        await connected(self.ctx, self.target)
 
     async def measure(self) -> Effect:
         ctx = self.ctx
@@ -109,6 +111,7 @@ class ClockSkewFault(Mechanism):
         node = self.ctx.cluster.nodes[self.target]
         node.command = self.saved
         await self.ctx.cluster.restart(self.target, kill=False)
+        await reconnect(self.ctx, [self.target])
 
 
 def _environ_has(pid: int, key: str) -> bool:

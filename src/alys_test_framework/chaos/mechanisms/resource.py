@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psutil
 
+from ...waiting import WaitTimeout, wait_until
 from ..cleanup import CGROUP_ROOT
 from .base import Effect, Mechanism
 
@@ -103,28 +104,25 @@ class MemoryPressureFault(_CgroupFault):
 
     async def start(self) -> None:
         self._make_cgroup()
-        node = self.ctx.cluster.nodes[self.target]
-        rss = sum(_rss(p.pid) for p in psutil.process_iter() if _pgid(p.pid) == node.pid)
-        self.limit = rss + int(self.params["headroom_mib"]) * MIB
-        (self.cg / "memory.limit_in_bytes").write_text(str(self.limit))
+        # the node's pages move with it (charged here), so the ceiling is its own usage + headroom
+        (self.cg / "memory.move_charge_at_immigrate").write_text("3")
         self.pids = self._move_node()
+        usage = int(self.read("memory.usage_in_bytes") or 0)
+        self.limit = usage + int(self.params["headroom_mib"]) * MIB
+        (self.cg / "memory.limit_in_bytes").write_text(str(self.limit))
         self._stress(["--vm", "1", "--vm-bytes", f"{int(self.params['stress_mib'])}M",
                       "--vm-keep"])  # fmt: skip
 
     async def measure(self) -> Effect:
+        with contextlib.suppress(WaitTimeout):  # stress-ng may still be allocating under load
+            await wait_until(lambda: int(self.read("memory.failcnt") or 0) > 0, 5,
+                             "memory ceiling hit", poll_s=0.05)  # fmt: skip
         peak = int(self.read("memory.max_usage_in_bytes") or 0)
         fails = int(self.read("memory.failcnt") or 0)
         return Effect(fails > 0 and peak <= self.limit,
                       f"ceiling {self.limit / MIB:.0f} MiB hit {fails} times, peak "
                       f"{peak / MIB:.1f} MiB", {"limit_bytes": self.limit, "peak_bytes": peak,
                                                  "failcnt": fails, "pids": self.pids})  # fmt: skip
-
-
-def _rss(pid: int) -> int:
-    try:
-        return int(psutil.Process(pid).memory_info().rss)
-    except psutil.Error:
-        return 0
 
 
 class CpuStressFault(_CgroupFault):
