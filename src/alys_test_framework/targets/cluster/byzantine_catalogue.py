@@ -409,6 +409,7 @@ class CaseResult:
     violations: list[Violation]
     requests: int
     seconds: float
+    stale: bool = False  # the victim's head moved past the case's height while it was played
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -432,8 +433,33 @@ async def run_case(
     forge: Forge,
     timeout_s: float = 20.0,
     poll_s: float = 0.02,
+    attempts: int = 3,
 ) -> CaseResult:
-    """Play ``case`` against a victim whose chain ends right below ``honest[0]``.
+    """``play_case``, played again (up to ``attempts``) only when the victim's head moved past
+    the bad block's height during the play — the input then tested a stale height, not the
+    rule: a re-measurement, never a second chance for a victim that accepted or ignored it."""
+    for _ in range(attempts):
+        res = await play_case(
+            case, spec=spec, victim_p2p=victim_p2p, victim_rpc=victim_rpc, honest=honest,
+            forge=forge, timeout_s=timeout_s, poll_s=poll_s,
+        )  # fmt: skip
+        if not res.stale:
+            break
+    return res
+
+
+async def play_case(
+    case: ByzCase,
+    *,
+    spec: OracleSpec,
+    victim_p2p: tuple[str, int],
+    victim_rpc: RpcCall,
+    honest: Sequence[OBlock],
+    forge: Forge,
+    timeout_s: float = 20.0,
+    poll_s: float = 0.02,
+) -> CaseResult:
+    """Play ``case`` once against a victim whose chain ends right below ``honest[0]``.
 
     ``honest`` are valid blocks the victim does not have yet (the next heights). Judged from the
     victim's RPC: none of the bad blocks is in its chain; ``ban`` → our address is in its bans;
@@ -494,8 +520,10 @@ async def run_case(
         if got and _same(OBlock.from_json(got), b):
             in_chain.append(got["hash"])
     vs = _judge(case, bad, banned, score, in_chain, peer)
+    end = int((await victim_rpc("chain_head"))["height"])
+    stale = bool(vs) and not in_chain and case.path == "gossip" and end > base_h
     return CaseResult(case, ["0x" + b.hash.hex() for b in bad], banned, score, in_chain, vs,
-                      len(peer.requests), time.monotonic() - t0)  # fmt: skip
+                      len(peer.requests), time.monotonic() - t0, stale)  # fmt: skip
 
 
 Responder = Callable[[int, int, int], "bytes | None"]
