@@ -43,6 +43,7 @@ from .scheduler import ChaosEventScheduler, ChaosPhase, ScheduleSpec, format_sch
 
 TMPFS_MIB = 32
 RPC_BATCH_LIMIT = 100
+REDIAL_AFTER_S = 5.0
 
 
 @dataclass
@@ -283,10 +284,10 @@ class ChaosRun:
         self, ctx: ChaosContext, timeout_s: float, ev: ChaosEvent | None = None
     ) -> float | None:
         """Seconds until every node answers and holds the producer's head of now (the head at
-        heal time, for an event); re-dials the event's links every 2 s meanwhile."""
+        heal time, for an event); re-dials the event's links every ``REDIAL_AFTER_S``."""
         t = time.monotonic()
         goal = await head(ctx, ctx.producer)
-        last_dial = 0.0
+        last_dial = t  # nodes re-dial by themselves; help only a recovery that takes long
 
         async def done() -> bool:
             nonlocal last_dial, goal
@@ -296,7 +297,7 @@ class ChaosRun:
             hs = [await head(ctx, i) for i in range(ctx.n)]
             if all(h is not None and h >= goal for h in hs):
                 return True
-            if time.monotonic() - last_dial > 2.0:  # a peer's dial may have been refused
+            if time.monotonic() - last_dial > REDIAL_AFTER_S:  # e.g. a dial refused while banned
                 last_dial = time.monotonic()
                 await reconnect(ctx, ev.targets if ev else range(ctx.n))
             return False

@@ -92,8 +92,11 @@ async def head(ctx: ChaosContext, i: int) -> int | None:
         return None
 
 
-async def delivery_delays(ctx: ChaosContext, src: int, dst: int, lo: int, hi: int) -> list[float]:
-    """``received_at(dst) - received_at(src)`` of the blocks both hold in [lo, hi] (node RPC)."""
+async def delivery_delays(
+    ctx: ChaosContext, src: int, dst: int, lo: int, hi: int, since: float = 0.0
+) -> list[float]:
+    """``received_at(dst) - received_at(src)`` of the blocks both hold in [lo, hi] that ``src``
+    received at or after ``since`` (epoch s), from the nodes' own RPC."""
     out: list[float] = []
     a, b = ctx.cluster.nodes[src], ctx.cluster.nodes[dst]
     for h in range(max(1, lo), hi + 1):
@@ -106,8 +109,24 @@ async def delivery_delays(ctx: ChaosContext, src: int, dst: int, lo: int, hi: in
             continue
         if x and y and x.get("hash") == y.get("hash"):
             with contextlib.suppress(TypeError, KeyError, ValueError):
-                out.append(float(y["received_at"]) - float(x["received_at"]))
+                if float(x["received_at"]) >= since:
+                    out.append(float(y["received_at"]) - float(x["received_at"]))
     return out
+
+
+async def delays_during(
+    ctx: ChaosContext, dst: int, since: float, lo: int, wait_s: float = 5.0
+) -> list[float]:
+    """Delivery delays producer -> ``dst`` of blocks produced since ``since``; waits up to
+    ``wait_s`` for the first such block to reach ``dst`` (a slowed link delivers late)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + wait_s
+    while True:
+        hi = await head(ctx, dst) or 0
+        got = await delivery_delays(ctx, ctx.producer, dst, lo, hi, since)
+        if got or loop.time() >= end:
+            return got
+        await asyncio.sleep(0.1)
 
 
 async def reconnect(ctx: ChaosContext, targets: Sequence[int]) -> None:
@@ -131,17 +150,24 @@ async def reconnect(ctx: ChaosContext, targets: Sequence[int]) -> None:
 
 
 async def connected(ctx: ChaosContext, t: int, timeout_s: float = 10.0) -> int:
-    """Wait (re-dialling) until node ``t`` has a peer; returns its peer count (0 = never)."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
+    """Wait until node ``t`` has a peer; returns its peer count (0 = never). Nodes re-dial
+    lost peers themselves, so the links are re-dialled only once half the time has passed
+    (an extra dial racing a node's own one ends as a duplicate connection)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    dialled = False
     while True:
         with contextlib.suppress(Exception):
             n = len(await ctx.cluster.nodes[t].call("admin_peers", timeout_s=2))
-            if n >= min(1, ctx.n - 1) and n > 0:
+            if n > 0:
                 return n
-        if asyncio.get_running_loop().time() >= deadline:
+        now = loop.time()
+        if now - start >= timeout_s:
             return 0
-        await reconnect(ctx, [t])
-        await asyncio.sleep(0.2)
+        if not dialled and now - start >= timeout_s / 2:
+            dialled = True
+            await reconnect(ctx, [t])
+        await asyncio.sleep(0.1)
 
 
 def median(xs: list[float]) -> float | None:

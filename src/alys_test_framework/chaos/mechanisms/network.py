@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from ...targets.cluster import FaultRecord, Partition
-from .base import Effect, Mechanism, connected, delivery_delays, head, median
+from .base import Effect, Mechanism, connected, delays_during, head, median
 
 
 class _ProxyFault(Mechanism):
@@ -33,6 +33,7 @@ class _ProxyFault(Mechanism):
         self._stats0 = {p: _snap(proxy.stats_for(*p)) for p in self._pairs}
         self._t0 = time.monotonic()
         self._h0 = {i: await head(self.ctx, i) for i in range(self.ctx.n)}
+        self._since = time.time()
         self.rec: FaultRecord = self._apply()
 
     def _apply(self) -> FaultRecord:
@@ -59,13 +60,19 @@ class _ProxyFault(Mechanism):
         """Median delivery delay producer -> observer during the window vs the baseline."""
         ctx = self.ctx
         obs = ctx.observer(self.target)
-        lo = (self._h0.get(ctx.producer) or 0) + 1
+        lo = max(h for h in (self._h0.get(obs), 0) if h is not None) + 1
+        d = median(await delays_during(ctx, obs, self._since, lo))
         hi = await head(ctx, obs) or 0
-        d = median(await delivery_delays(ctx, ctx.producer, obs, lo, hi))
         base = ctx.baseline_delay_s.get(obs, 0.0)
-        if d is None:
-            return Effect(False, f"no block reached node-{obs} during the fault to time it",
-                          {"blocks": 0})  # fmt: skip
+        if d is None:  # nothing produced during the fault arrived: the lag is the effect
+            p0, o0 = self._h0.get(ctx.producer), self._h0.get(obs)
+            p1 = await head(ctx, ctx.producer)
+            lag0 = (p0 - o0) if p0 is not None and o0 is not None else None
+            lag1 = (p1 - hi) if p1 is not None and hi else None
+            seen = lag0 is not None and lag1 is not None and lag1 > lag0
+            return Effect(seen, f"no block produced during the fault reached node-{obs}; it lags "
+                          f"the producer by {lag1} blocks (by {lag0} before)",
+                          {"blocks": 0, "lag_before": lag0, "lag_after": lag1})  # fmt: skip
         added = d - base
         return Effect(
             added >= 0.7 * expect_s,

@@ -5,12 +5,13 @@ real so timers keep working, only the wall clock the node stamps blocks with mov
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import psutil
 
 from ...targets.cluster import RpcError, RpcUnavailable
-from .base import Effect, Mechanism, connected, delivery_delays, head, median, reconnect
+from .base import Effect, Mechanism, connected, delays_during, head, median
 
 FAKETIME_LIBS = (
     "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
@@ -43,7 +44,6 @@ class CrashFault(Mechanism):
 
     async def stop(self) -> None:
         await self.ctx.cluster.restart(self.target)
-        await reconnect(self.ctx, [self.target])
 
 
 class PauseFault(Mechanism):
@@ -86,15 +86,16 @@ class ClockSkewFault(Mechanism):
         env = shutil.which("env") or "/usr/bin/env"
         node.command = [env, f"LD_PRELOAD={faketime_lib()}", f"FAKETIME={off:+g}s",
                         "FAKETIME_DONT_FAKE_MONOTONIC=1", *base]  # fmt: skip
-        self.h0 = await head(self.ctx, self.ctx.producer) or 0
         await self.ctx.cluster.restart(self.target, kill=False)
         self.env_seen = _environ_has(node.pid, "FAKETIME")
+        self.since = time.time()  # blocks produced from now on are stamped under the skew
+        self.h_restart = await head(self.ctx, self.target)
         await connected(self.ctx, self.target)
 
     async def measure(self) -> Effect:
         ctx = self.ctx
-        hi = await head(ctx, self.target) or 0
-        d = median(await delivery_delays(ctx, ctx.producer, self.target, self.h0 + 1, hi))
+        lo = (self.h_restart or 0) + 1
+        d = median(await delays_during(ctx, self.target, self.since, lo, wait_s=8.0))
         base = ctx.baseline_delay_s.get(self.target, 0.0)
         off = float(self.params["offset_s"])
         if d is None:
@@ -111,7 +112,6 @@ class ClockSkewFault(Mechanism):
         node = self.ctx.cluster.nodes[self.target]
         node.command = self.saved
         await self.ctx.cluster.restart(self.target, kill=False)
-        await reconnect(self.ctx, [self.target])
 
 
 def _environ_has(pid: int, key: str) -> bool:
