@@ -19,7 +19,6 @@ from ..base import Outcome, harness_test
 from .kit import SyncHarnessBase
 from .kit.base import MIN_LINK_BPS
 
-PARALLEL_BLOCKS_PER_SOURCE = 500  # several request ranges per source
 MIN_SPEEDUP = 1.3  # the original harness's gate: >= 30 % faster with parallel sources
 PARALLEL_EFFICIENCY = 0.5  # tn may be at most twice the best time n sources allow
 ONE_SOURCE_S_PER_SOURCE = 3.0  # cap links so one source needs about 3 s per source of n
@@ -31,7 +30,7 @@ class ParallelSyncTests(SyncHarnessBase):
     async def test_parallel_speedup(self, out: Outcome) -> None:
         """n sources vs one on links capped well below the follower's own import rate."""
         n = self.config.sync.parallel_sources
-        height = max(self.scenario_height, PARALLEL_BLOCKS_PER_SOURCE * n)
+        height = self.parallel_height
         async with attached_cluster(self.fixture, out, "parallel") as c:
             srcs = await self._sources(c, n, height)
             one, many, probe = [await self._follower(c) for _ in range(3)]

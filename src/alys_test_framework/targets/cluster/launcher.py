@@ -37,6 +37,7 @@ from .rpc_client import RpcError, RpcUnavailable
 PROXY_HOST = "127.0.0.2"
 PROXY_SOURCE_HOST = "127.0.0.3"
 DEFAULT_STALL_S = 15.0
+STALL_LOG_EVENTS = 3  # range events of a node's log quoted in a stall message
 
 
 @dataclass
@@ -241,7 +242,8 @@ class NodeCluster:
         return time.monotonic() - t0, next(iter(hs.values()))
 
     async def peer_context(self, indices: Sequence[int]) -> str:
-        """Who each node is peered with (for stall messages), as far as the profile tells."""
+        """Who each node is peered with and its last logged range requests (for stall
+        messages), as far as the profile and the node's log tell."""
         parts = []
         for i in indices:
             node = self.nodes[i]
@@ -254,6 +256,13 @@ class NodeCluster:
                 parts.append(f"{node.name} peers: {desc or 'none'}")
             except (RpcUnavailable, RpcError) as exc:
                 parts.append(f"{node.name}: {exc}")
+            ranges = [e for e in node.log_events() if "range" in str(e.get("msg", ""))]
+            if ranges:
+                last = [
+                    f"{e.get('msg')} {e.get('start', '')} from {e.get('peer', '?')}"
+                    for e in ranges[-STALL_LOG_EVENTS:]
+                ]
+                parts.append(f"{node.name} last requests: {last}")
         return "; ".join(parts)
 
     def live_indices(self) -> list[int]:

@@ -1,9 +1,10 @@
 """The base of every sync category module: fixture, sources, followers, chain checks.
 
-Two chain lengths, for time to verdict: the full-sync and performance tests sync the
-configured ``sync.max_chain_height`` (10,000 by default); the fault scenarios (resilience,
-Byzantine, partition, checkpoints, parallel) run on ``sync.scenario_height`` (2,000), enough
-for many request ranges per source while a fault lands mid-sync.
+Chain lengths, for time to verdict: the full-sync and performance tests sync the configured
+``sync.max_chain_height`` (10,000 by default); the fault scenarios (resilience, Byzantine,
+partition, checkpoints) run on ``sync.scenario_height`` (2,000), enough for many request ranges
+per source while a fault lands mid-sync; the parallel test on 500 blocks per source. Each
+longer template extends the shorter one, so they are built once, in one pass.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ SAMPLES = 200  # blocks compared per chain check
 # Floor of a capped link: a slower link makes a source miss a node's stall deadline with its
 # request window in flight, which measures the stall policy, not what the test is about.
 MIN_LINK_BPS = 40_000.0
+PARALLEL_BLOCKS_PER_SOURCE = 500  # the parallel test's chain: several request ranges per source
 
 
 class SyncHarnessBase(BaseHarness):
@@ -33,6 +35,7 @@ class SyncHarnessBase(BaseHarness):
         self.target = NodeTarget.parse(target, cfg.network.node_command, cfg.network.node_profile)
         self.height = cfg.sync.max_chain_height
         self.scenario_height = min(cfg.sync.scenario_height, self.height)
+        self.parallel_height = PARALLEL_BLOCKS_PER_SOURCE * cfg.sync.parallel_sources
         self.timeout_s = cfg.sync.timeout_s
         self.stall_s = cfg.sync.stall_s
         self.fixture = ChainFixture(
