@@ -294,9 +294,13 @@ def chaos(
     async def main() -> Any:
         task = asyncio.ensure_future(ChaosRun(settings, out_dir / "work", log=console.print).run())
         loop = asyncio.get_running_loop()
+
+        def stop(sig: _signal.Signals) -> None:
+            got.setdefault("sig", sig.name)
+            task.cancel()
+
         for sig in (_signal.SIGINT, _signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda s=sig: (got.setdefault("sig", s.name),
-                                                        task.cancel()))  # fmt: skip
+            loop.add_signal_handler(sig, stop, sig)
         return await task
 
     try:
