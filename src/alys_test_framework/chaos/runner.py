@@ -210,6 +210,7 @@ class ChaosRun:
         rng = random.Random(f"workload:{self.settings.seed}")
         producer = ctx.cluster.nodes[ctx.producer]
         while not stop.is_set():
+            await ctx.production.wait()
             self.ops_total += 1
             # under the recorder's per-node lock: no head observation straddles the ack, so a
             # head read before the ack is never recorded after it (a false D1)

@@ -40,6 +40,11 @@ class ChaosContext:
     run_tag: str = "alys-chaos"
     produce_errors: list[tuple[float, str]] = field(default_factory=list)
     cgroup_parents: set[str] = field(default_factory=set)
+    # cleared while an attacker needs the victim's head to stand still (the workload waits)
+    production: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.production.set()
 
     @property
     def n(self) -> int:

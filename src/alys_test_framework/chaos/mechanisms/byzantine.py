@@ -21,7 +21,7 @@ from ...targets.cluster.byzantine_catalogue import (
     new_block_payload,
 )
 from ...waiting import WaitTimeout, wait_until
-from .base import Effect, Mechanism
+from .base import Effect, Mechanism, head
 
 
 class _Attack(Mechanism):
@@ -46,15 +46,33 @@ class _Attack(Mechanism):
         return peer
 
     async def start(self) -> None:
-        spec, forge, anchor = await self._setup()
-        self.peer = await self._connect(spec, anchor)
-        self.bad = self._blocks(spec, forge, anchor)
-        for b in self.bad:
-            self.peer.send(new_block_payload(b.encode()))
-        # bans expire (the run uses short bans so honest links recover): look while it holds
-        self.banned_seen = False
+        # production holds while the attack lands: a block for a height the victim has passed
+        # meanwhile is ignored unjudged, which would test nothing
+        self.ctx.production.clear()
+        try:
+            await self._quiet()
+            spec, forge, anchor = await self._setup()
+            self.peer = await self._connect(spec, anchor)
+            self.bad = self._blocks(spec, forge, anchor)
+            for b in self.bad:
+                self.peer.send(new_block_payload(b.encode()))
+            # bans expire (the run uses short bans so honest links recover): look while it holds
+            self.banned_seen = False
+            with contextlib.suppress(WaitTimeout):
+                self.banned_seen = await wait_until(self._banned, 3, "attacker banned",
+                                                    poll_s=0.05)  # fmt: skip
+        finally:
+            self.ctx.production.set()
+
+    async def _quiet(self) -> None:
+        """Until the victim holds the producer's head (bounded; production is on hold)."""
+
+        async def same() -> bool:
+            a = await head(self.ctx, self.ctx.producer)
+            return a is not None and a == await head(self.ctx, self.target)
+
         with contextlib.suppress(WaitTimeout):
-            self.banned_seen = await wait_until(self._banned, 3, "attacker banned", poll_s=0.05)
+            await wait_until(same, 5, "victim at the producer's head", poll_s=0.05)
 
     def _blocks(self, spec: OracleSpec, forge: Forge, anchor: OBlock) -> list[OBlock]:
         honest = fresh_branch(anchor, 1, forge)[0]

@@ -8,6 +8,7 @@ proxy's byte/chunk counters over the fault window.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -50,6 +51,17 @@ class _ProxyFault(Mechanism):
             for k in now:
                 out[k] = out.get(k, 0) + now[k] - then[k]
         return out
+
+    async def traffic(self, chunks: int = 20, wait_s: float = 6.0) -> dict[str, int]:
+        """Counters over the window, extended (fault still on) until ``chunks`` chunks crossed:
+        a rate measured on a handful of chunks says nothing."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + wait_s
+        while True:
+            d = self.delta()
+            if d["chunks"] >= chunks or loop.time() >= end:
+                return d
+            await asyncio.sleep(0.1)
 
     async def stop(self) -> None:
         proxy = self.ctx.cluster.proxy
@@ -99,12 +111,19 @@ class NetworkPartitionFault(_ProxyFault):
         return proxy.partition(shape, mode=self.params.get("mode", "drop"))
 
     async def measure(self) -> Effect:
+        # a chunk already read when the cut came may still be delivered (one per direction at
+        # most); the cut holds when nothing more crosses over one further second
+        first = self.delta()
+        await asyncio.sleep(1.0)
         d = self.delta()
         heads = {i: await head(self.ctx, i) for i in range(self.ctx.n)}
         known = [h for h in heads.values() if h is not None]
         lag = (max(known) - min(known)) if known else None
-        return Effect(d["bytes"] == 0, f"{d['bytes']} bytes crossed the cut; head spread {lag}",
-                      {"bytes_across_cut": d["bytes"], "head_spread": lag})  # fmt: skip
+        held = d["bytes"] == first["bytes"] and d["chunks"] <= len(self._pairs)
+        return Effect(held, f"{d['chunks']} chunks ({d['bytes']} bytes, in flight at the cut) "
+                      f"crossed, none in the last second; head spread {lag}",
+                      {"bytes_across_cut": d["bytes"], "chunks_across_cut": d["chunks"],
+                       "head_spread": lag})  # fmt: skip
 
 
 class LatencyFault(_ProxyFault):
@@ -142,7 +161,7 @@ class CorruptionFault(_ProxyFault):
         return {"corrupt": self.params["corrupt"]}
 
     async def measure(self) -> Effect:
-        d = self.delta()
+        d = await self.traffic()
         rate = d["corrupted"] / d["chunks"] if d["chunks"] else 0.0
         return Effect(d["corrupted"] > 0, f"{d['corrupted']} of {d['chunks']} chunks corrupted "
                       f"({rate:.0%}; injected {self.params['corrupt']:.0%})",
@@ -155,7 +174,7 @@ class PacketLossFault(_ProxyFault):
         return {"loss": self.params["loss"], "loss_rto_ms": self.params["loss_rto_ms"]}
 
     async def measure(self) -> Effect:
-        d = self.delta()
+        d = await self.traffic()
         rate = d["delayed_by_loss"] / d["chunks"] if d["chunks"] else 0.0
         return Effect(d["delayed_by_loss"] > 0 and rate >= 0.3 * self.params["loss"],
                       f"{d['delayed_by_loss']} of {d['chunks']} segments lost and retransmitted "
