@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...oracles.engine import spec
+from ...oracles.engine.blockhash import payload_block_hash
 from ...oracles.engine.conformance import check_recorded, load_recorded
 from ...oracles.engine.forks import SLOT_S, VERSION
 from ..base import Outcome, harness_test
@@ -170,6 +171,20 @@ class ApiCompatibility(LighthouseBase):
                     spec.INVALID_FORKCHOICE_STATE,
                 ),
                 (
+                    "safe not an ancestor",
+                    spec.PARIS_FORKCHOICE,
+                    "engine_forkchoiceUpdatedV1",
+                    [dict(fcs, safeBlockHash="0x" + "ee" * 32), None],
+                    spec.INVALID_FORKCHOICE_STATE,
+                ),
+                (
+                    "QUANTITY with a leading zero",
+                    spec.COMMON_ENCODING,
+                    "engine_getPayloadBodiesByRangeV1",
+                    ["0x01", "0x1"],
+                    spec.INVALID_PARAMS,
+                ),
+                (
                     "stale attribute timestamp",
                     spec.PARIS_FORKCHOICE,
                     f"engine_forkchoiceUpdatedV{v_stale}",
@@ -206,6 +221,7 @@ class ApiCompatibility(LighthouseBase):
                     f"{label} answers {code}",
                     f"got {got}: {resp!r:.200}",
                 )
+            seen["getPayloadV2 of a deneb build"] = await self._v2_of_deneb(out, driver, anchor)
             # "too large" is the client's to define above the 32 it must serve (shanghai.md)
             resp = await driver.request("engine_getPayloadBodiesByRangeV1", ["0x1", hex(1025)])
             seen["too many bodies"] = _error_code(resp) or "served"
@@ -237,6 +253,31 @@ class ApiCompatibility(LighthouseBase):
                 "error responses are well-formed",
                 first(checker.response_violations),
             )
+
+    async def _v2_of_deneb(self, out: Outcome, driver: Any, anchor: Any) -> Any:
+        """getPayloadV2 can only carry V1/V2 payloads (shanghai.md): a deneb build asked for
+        through it must be refused, not served without the fields its blockHash covers."""
+        sched = driver.schedule
+        ts = max(sched.deneb_time, anchor.timestamp + SLOT_S)
+        _, attrs = driver.attributes(ts, "0x" + "0d" * 32, "0x" + "00" * 20, [], "0x" + "0b" * 32)
+        fcu = await driver.forkchoice(anchor.block_hash, attrs=attrs, version=3)
+        resp = await driver.request("engine_getPayloadV2", [fcu.get("payloadId")])
+        code = _error_code(resp)
+        served = (resp.get("result") or {}).get("executionPayload")
+        hashes = False
+        if isinstance(served, dict):
+            try:
+                hashes = payload_block_hash(served, None) == served.get("blockHash")
+            except (KeyError, ValueError):
+                hashes = False
+        expect(
+            out,
+            spec.SHANGHAI_GET_PAYLOAD,
+            code == spec.UNSUPPORTED_FORK or hashes,
+            "getPayloadV2 of a deneb build answers -38005 (a V2 payload cannot hold it)",
+            f"got {code or 'a payload whose blockHash does not recompute'}: {resp!r:.160}",
+        )
+        return code or "served"
 
     @staticmethod
     def _attrs_for(attrs: dict[str, Any], version: int) -> dict[str, Any]:

@@ -33,6 +33,17 @@ class Authentication(LighthouseBase):
                     make_token(s.secret, iat=now + 2 * window),
                     401,
                 ),
+                # just past the +-60 s bound, so a window widened to minutes is caught
+                (
+                    "stale JWT refused (iat -70 s)",
+                    make_token(s.secret, iat=now - window - 10),
+                    401,
+                ),
+                (
+                    "early JWT refused (iat +90 s)",
+                    make_token(s.secret, iat=now + window + 30),
+                    401,
+                ),
                 ("wrong-key JWT refused", make_token(other), 401),
                 ("unsigned JWT refused", unsigned_token(now), 401),
                 ("garbage token refused", "not.a.jwt", 401),

@@ -229,6 +229,32 @@ class ConsensusIntegration(LighthouseBase):
                 "non-increasing timestamp is INVALID",
                 got_stale,
             )
+            # paris.md payload validation: the EL's own rules (number = parent + 1) and an
+            # invalid ancestor make a payload INVALID, whatever its hash
+            gap = _rehash(fresh, root, blockNumber=hex(int(fresh["blockNumber"], 16) + 1))
+            got_gap = await status_of(gap)
+            expect(
+                out,
+                spec.PARIS_PAYLOAD_VALIDATION,
+                got_gap == "INVALID",
+                "block number not parent + 1 is INVALID",
+                got_gap,
+            )
+            heir = _rehash(
+                fresh,
+                root,
+                parentHash=stale["blockHash"],
+                blockNumber=hex(int(fresh["blockNumber"], 16) + 1),
+                timestamp=hex(ts + 1),
+            )
+            got_heir = await status_of(heir)
+            expect(
+                out,
+                spec.PARIS_PAYLOAD_VALIDATION,
+                got_heir == "INVALID",
+                "child of an INVALID payload is INVALID",
+                got_heir,
+            )
             got_ok = await status_of(fresh)
             expect(
                 out,

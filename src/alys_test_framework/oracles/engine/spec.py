@@ -8,6 +8,7 @@ section of ethereum/execution-apis (src/engine/*.md) and ``cite`` prefixes a pro
 from __future__ import annotations
 
 COMMON_ERRORS = "common.md#errors"
+COMMON_ENCODING = "common.md#encoding"  # QUANTITY: 0x, no leading zeros; else -32602
 COMMON_AUTH = "authentication.md#jwt-claims"
 COMMON_CAPABILITIES = "common.md#engine_exchangecapabilities"
 PARIS_PAYLOAD = "paris.md#executionpayloadv1"
@@ -15,10 +16,12 @@ PARIS_BLOCK_HASH = "paris.md#engine_newpayloadv1"  # step 2: blockHash = Keccak2
 PARIS_NEW_PAYLOAD = "paris.md#engine_newpayloadv1"
 PARIS_FORKCHOICE = "paris.md#engine_forkchoiceupdatedv1"
 PARIS_GET_PAYLOAD = "paris.md#engine_getpayloadv1"
+PARIS_PAYLOAD_VALIDATION = "paris.md#payload-validation"
 SHANGHAI_BODIES_BY_HASH = "shanghai.md#engine_getpayloadbodiesbyhashv1"
 SHANGHAI_BODIES_BY_RANGE = "shanghai.md#engine_getpayloadbodiesbyrangev1"
 SHANGHAI_NEW_PAYLOAD = "shanghai.md#engine_newpayloadv2"
 SHANGHAI_FORKCHOICE = "shanghai.md#engine_forkchoiceupdatedv2"
+SHANGHAI_GET_PAYLOAD = "shanghai.md#engine_getpayloadv2"  # V1 or V2 payloads only
 CANCUN_FORKCHOICE = "cancun.md#engine_forkchoiceupdatedv3"
 CANCUN_PAYLOAD = "cancun.md#executionpayloadv3"
 OPENRPC = "openrpc/methods#schemas"
