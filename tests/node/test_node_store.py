@@ -48,6 +48,17 @@ def test_append_read_and_checkpoints(tmp_path, spec, chain):
     again.close()
 
 
+def test_hashes_by_height_inclusive_and_out_of_range(tmp_path, spec, chain):
+    s = _filled(tmp_path, spec, chain)
+    assert s.hashes(3, 5) == {h: chain[h - 1].hash for h in (3, 4, 5)}
+    assert s.hashes(24, 99) == {24: chain[23].hash, 25: chain[24].hash}
+    # numbers a peer can send that SQLite cannot key: nothing, never an OverflowError
+    assert s.hashes(1 << 63, (1 << 64) - 1) == {} and s.hashes(-5, -1) == {}
+    assert s.hashes(25, (1 << 64) - 1) == {25: chain[24].hash}
+    assert s.hashes(9, 8) == {}
+    s.close()
+
+
 def test_append_must_extend_head(tmp_path, spec, chain):
     s = BlockStore(tmp_path, spec)
     with pytest.raises(StoreError, match="does not extend"):

@@ -276,6 +276,16 @@ class BlockStore:
             )
         ]
 
+    def hashes(self, start: int, end: int) -> dict[int, bytes]:
+        """Stored hashes by height for [start, end] (inclusive, as GetHashes asks): the sync
+        fork probe compares them with a peer's headers. Heights SQLite cannot key give nothing,
+        so a peer's out-of-range numbers never reach the database as an OverflowError."""
+        span = self._span(start, end - start + 1)
+        if span is None:
+            return {}
+        rows = self.db.execute("SELECT height, hash FROM blocks WHERE height>=? AND height<?", span)
+        return dict(rows.fetchall())
+
     def checkpoints(self) -> list[Checkpoint]:
         return [
             Checkpoint(*r)
