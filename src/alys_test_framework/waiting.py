@@ -17,7 +17,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -31,7 +31,9 @@ class WaitTimeout(TimeoutError):
         self.what = what
         self.timeout_s = timeout_s
         self.last = last
-        super().__init__(f"timed out after {timeout_s:g} s waiting for {what}; last observed: {last!r}")
+        super().__init__(
+            f"timed out after {timeout_s:g} s waiting for {what}; last observed: {last!r}"
+        )
 
 
 class Stalled(WaitTimeout):
@@ -41,8 +43,9 @@ class Stalled(WaitTimeout):
         self.stall_s = stall_s
         self.context = context
         TimeoutError.__init__(
-            self, f"stalled: {what} made no progress for {stall_s:g} s at {last!r}"
-            + (f"; {context}" if context else "")
+            self,
+            f"stalled: {what} made no progress for {stall_s:g} s at {last!r}"
+            + (f"; {context}" if context else ""),
         )
         self.what = what
         self.timeout_s = stall_s
@@ -56,14 +59,36 @@ async def _call(fn: Callable[[], Any]) -> Any:
     return value
 
 
+@overload
 async def wait_until(
-    predicate: Callable[[], T | Awaitable[T]],
+    predicate: Callable[[], Awaitable[T]],
+    timeout_s: float,
+    what: str,
+    *,
+    poll_s: float = ...,
+    observe: Callable[[], Any] | None = ...,
+) -> T: ...
+
+
+@overload
+async def wait_until(
+    predicate: Callable[[], T],
+    timeout_s: float,
+    what: str,
+    *,
+    poll_s: float = ...,
+    observe: Callable[[], Any] | None = ...,
+) -> T: ...
+
+
+async def wait_until(
+    predicate: Callable[[], Any],
     timeout_s: float,
     what: str,
     *,
     poll_s: float = DEFAULT_POLL_S,
     observe: Callable[[], Any] | None = None,
-) -> T:
+) -> Any:
     """Poll ``predicate`` until it returns a truthy value, and return that value.
 
     ``observe`` (optional) gives the value to show on failure when the predicate's own result
@@ -74,7 +99,7 @@ async def wait_until(
     while True:
         value = await _call(predicate)
         if value:
-            return value  # type: ignore[no-any-return]
+            return value
         last = await _call(observe) if observe is not None else value
         if time.monotonic() >= deadline:
             raise WaitTimeout(what, timeout_s, last)
@@ -109,7 +134,7 @@ async def wait_for_progress(
     stall_s: float,
     timeout_s: float | None = None,
     poll_s: float = DEFAULT_POLL_S,
-    context: Callable[[], str] | None = None,
+    context: Callable[[], str | Awaitable[str]] | None = None,
 ) -> Any:
     """Wait until ``done(observe())``, failing fast when the observed value stops changing.
 
