@@ -163,6 +163,11 @@ class HistoryRecorder:
             self.op(node.name, "produce", False, t0, n=n, error=f"{type(e).__name__}: {e}")
             raise
         self.op(node.name, "produce", True, t0, n=n, height=res["height"], hash=res["hash"])
+        # observe at once: the acknowledged blocks enter the history before anything (a heal, a
+        # reorg) can replace them unseen between two polls
+        view = self._views.setdefault(node.name, _NodeView())
+        with contextlib.suppress(_Unavailable, asyncio.TimeoutError, aiohttp.ClientError):
+            await self._observe(node, view)
         return dict(res)
 
     def listen(self, events: Any) -> None:
@@ -222,16 +227,19 @@ class HistoryRecorder:
         lock = self._locks.setdefault(node.name, asyncio.Lock())
         async with lock:
             self.polls += 1
+            t_sent = time.time()  # the observed state is at least this recent
             head = await self._call(node, "chain_head", [])
             h, x = int(head["height"]), str(head["hash"])
             if (h, x) != view.head:
-                await self._sync_chain(node, view, h)
+                await self._sync_chain(node, view, h, t_sent)
             now = time.monotonic()
             if final or now - view.last_slow >= self.slow_poll_s:
                 view.last_slow = now
                 await self._slow(node, view, final)
 
-    async def _sync_chain(self, node: NodeLike, view: _NodeView, target: int) -> None:
+    async def _sync_chain(self, node: NodeLike, view: _NodeView, target: int, t: float) -> None:
+        """Chain events carry ``t`` = when the head request was sent: a reply describes a state
+        no older than that, so a read sent after an acknowledgement must reflect it (D1)."""
         old_h, old_x = view.head
         for _attempt in range(3):
             anc = await self._ancestor(node, view, min(target, old_h))
@@ -246,17 +254,17 @@ class HistoryRecorder:
         if old_h >= 0 and anc < old_h:
             dropped = [{"height": k, "hash": view.chain[k]} for k in range(anc + 1, old_h + 1)
                        if k in view.chain]  # fmt: skip
-            self.writer.write("reorg", node.name, ancestor=anc, old_height=old_h, old_hash=old_x,
+            self.writer.write("reorg", node.name, t=t, ancestor=anc, old_height=old_h, old_hash=old_x,
                               new_height=int(tip["height"]), new_hash=tip["hash"],
                               dropped=dropped)  # fmt: skip
         for b in fetched:
             hx = b["hash"]
             if hx not in self._known_data:
                 self._known_data.add(hx)
-                self.writer.write("block_data", None, hash=hx, block=b)
+                self.writer.write("block_data", None, t=t, hash=hx, block=b)
             if view.chain.get(int(b["height"])) != hx:
                 self.writer.write(
-                    "block", node.name, height=b["height"], hash=hx, parent=b["parent_hash"],
+                    "block", node.name, t=t, height=b["height"], hash=hx, parent=b["parent_hash"],
                     producer=b["producer"], timestamp=b["timestamp"],
                     received_at=b.get("received_at"),
                 )  # fmt: skip
@@ -264,7 +272,7 @@ class HistoryRecorder:
         for k in [k for k in view.chain if k > int(tip["height"])]:
             del view.chain[k]
         view.head = (int(tip["height"]), tip["hash"])
-        self.writer.write("head", node.name, height=view.head[0], hash=view.head[1])
+        self.writer.write("head", node.name, t=t, height=view.head[0], hash=view.head[1])
 
     async def _ancestor(self, node: NodeLike, view: _NodeView, top: int) -> int:
         """Highest height <= top where the node still holds the block we recorded."""
