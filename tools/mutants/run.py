@@ -11,8 +11,8 @@ Rules:
 2. A mutant whose snippet is missing or not unique is reported ``no longer applies`` and left
    out of the rate; ``--check`` only reports applicability.
 3. Killed = the phase failed and at least one failing test or validator names something other
-   than a timeout. A phase that fails only by timeouts, or runs past ``--timeout-s``, counts as
-   missed. A run that cannot start (exit 2, a crash) is an ``error``, also not a kill.
+   than a timeout or a stall (a wait that saw no progress is a timeout by another name). A
+   phase that fails only by timeouts/stalls, or runs past ``--timeout-s``, counts as missed. A run that cannot start (exit 2, a crash) is an ``error``, also not a kill.
 4. The unmutated copy is run first for every selected phase (``--no-baseline`` skips it); if
    it fails, that phase's mutants are reported ``invalid`` (a red baseline proves nothing).
 """
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from catalogue import MUTANTS, Mutant  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT_WORDS = ("timed out", "timeout", "time out", "exceeded the duration")
+TIMEOUT_WORDS = ("timed out", "timeout", "time out", "exceeded the duration", "stalled")
 
 
 @dataclass
