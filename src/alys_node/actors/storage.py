@@ -45,7 +45,4 @@ class StorageActor(Actor):
 
     @handler(msg.GetHashes)
     def on_hashes(self, m: msg.GetHashes) -> dict[int, bytes]:
-        rows = self.store.db.execute(
-            "SELECT height, hash FROM blocks WHERE height>=? AND height<=?", (m.start, m.end)
-        )
-        return dict(rows.fetchall())
+        return self.store.hashes(m.start, m.end)
