@@ -63,6 +63,8 @@ class LoopThread:
     def close(self) -> None:
         if self.loop.is_closed():
             return
+        with contextlib.suppress(Exception):  # tasks a target left behind end with the loop
+            self.run(_cancel_others(), 10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         if not self._thread.is_alive():
@@ -71,6 +73,15 @@ class LoopThread:
 
 async def _await(aw: Awaitable[T]) -> T:
     return await aw
+
+
+async def _cancel_others() -> None:
+    me = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not me]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.get_running_loop().shutdown_asyncgens()
 
 
 @contextlib.contextmanager
