@@ -410,3 +410,22 @@ def test_the_pure_cores_load_no_io_runtime_or_adapter():
         m for m in loaded if m in forbidden or any(m.startswith(f"alys_node.{p}") for p in ours)
     )
     assert bad == [], bad
+
+
+def test_rule8_a_fork_at_height_1_needs_no_probe_request(spec, spec_dir):
+    """We asked for 1..3, then produced our own block 1 (Aura) before the answer came: the range
+    forks at genesis. The wire refuses a request for zero blocks, so the machine goes straight
+    to the fork point without asking."""
+    key = AuthorityKey.load(spec_dir / "authority-0.key")
+    theirs = build_chain(spec, key, 3, txs=(b"theirs",))
+    m = SyncMachine(spec, RangeScheduler(range_size=16, committed=0))
+    m.peer_head("a", 3)
+    assert m.poll(0.0, 0)[-1] == act.SendRange("a", 1, 3)
+    m.request_sent("a", 1, 3, 1)
+    m.poll(0.5, 1)  # our own block 1 is the head now
+    m.blocks_arrived("a", 1, tuple(b.encode() for b in theirs), 1.0)
+    assert m.range_checked("a", 1, theirs, None)[-1] == act.Import("a", 1, theirs)
+    out = m.import_done(act.ChainReply(False, 1, "parent hash mismatch", fork=True))
+    assert out == [act.LoadHashes(0, 0)] and m.fork_phase is ForkPhase.LOADING
+    assert m.hashes_loaded({0: spec.genesis().hash}) == [act.VerifyBranch([])]
+    assert m.branch_verified(None) == [act.SwitchBranch(0, theirs, "a")]

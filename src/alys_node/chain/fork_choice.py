@@ -19,7 +19,7 @@ Rules:
 8. The fork point of a branch is the highest of its blocks whose parent is our block one height
    below (the highest common block); a branch sharing no block with ours has none.
 9. To find a fork point below a range starting at ``nxt`` we need their MAX_REORG blocks below
-   it (never genesis, which both sides share by the handshake).
+   it (never genesis, which both sides share by the handshake): none at all when ``nxt`` is 1.
 Rules 5 and 6 are F1 and F2 of docs/CHAIN_RULES.md, which the framework's oracle judges from the
 outside with its own code.
 """

@@ -20,7 +20,9 @@ Rules:
 7. Verified ranges are imported strictly in height order, one import at a time; a range wholly at
    or below the head is dropped. No import starts while a fork switch is being prepared.
 8. An import refused as a *fork* (fork_choice rule 4) starts a fork probe if none is running:
-   the sender is asked for the blocks below the range (fork_choice rule 9). Any other refusal,
+   the sender is asked for the blocks below the range (fork_choice rule 9); below a range that
+   starts at height 1 there is nothing to ask (the wire refuses an empty request), so the probe
+   goes straight to the fork point, which can only be genesis. Any other refusal,
    or a fork while a probe runs, re-assigns the range and penalises its sender (BAD_RANGE for a
    fork, INVALID_BLOCK otherwise).
 9. A probe answer must hold exactly the probed heights; the fork point is found by fork_choice
@@ -251,6 +253,9 @@ class SyncMachine:
         if not reply.ok and reply.fork and self._fork is None:
             start, count = probe_window(nxt)
             self._fork = _Fork(peer, start, nxt, blocks)
+            if count == 0:
+                self._fork.phase = ForkPhase.AWAITING
+                return self._probe_answered(self._fork, ())
             return [SendProbe(peer, start, count)]
         if not reply.ok:
             self.sched.on_invalid(peer, nxt)
