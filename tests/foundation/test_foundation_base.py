@@ -145,3 +145,25 @@ def test_a_factory_that_is_not_a_harness_is_an_error_result(tmp_path):
     (only,) = result.phases[0].results
     assert only.status is TestStatus.ERROR and "not a TestHarness" in only.message
     assert not result.passed
+
+
+def test_a_stall_is_a_named_liveness_failure_and_a_wait_timeout_names_its_condition():
+    from alys_test_framework.waiting import wait_for_progress, wait_until
+
+    class H(BaseHarness):
+        name = "h"
+        categories = ("c",)
+
+        @harness_test("c")
+        async def test_stalls(self, out: Outcome) -> None:
+            await wait_for_progress(lambda: 7, lambda h: h >= 10, "node-1 height", stall_s=0.1)
+
+        @harness_test("c")
+        async def test_waits(self, out: Outcome) -> None:
+            await wait_until(lambda: False, 0.1, "two peers", observe=lambda: 1)
+
+    stalled, waited = run(H)
+    assert stalled.status is TestStatus.FAILED
+    assert stalled.message.startswith("liveness: stalled: node-1 height made no progress")
+    assert waited.status is TestStatus.ERROR
+    assert "waiting for two peers; last observed: 1" in waited.message

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, NoReturn, Protocol, runtime_checkable
 from ..config import TestConfig
 from ..events import EventLog, EventSink
 from ..results import TestResult, TestStatus
+from ..waiting import Stalled, WaitTimeout
 
 
 @runtime_checkable
@@ -222,6 +223,10 @@ class BaseHarness:
             status, message = TestStatus.SKIPPED, str(exc)
         except UnsupportedTest as exc:
             status, message = TestStatus.UNSUPPORTED, str(exc)
+        except Stalled as exc:  # progress stopped: a liveness violation, named, not a timeout
+            status, message = TestStatus.FAILED, f"liveness: {exc}"
+        except WaitTimeout as exc:  # a condition that never held: named with its last value
+            status, message = TestStatus.ERROR, str(exc)
         except TimeoutError:
             status, message = TestStatus.ERROR, f"timed out after {limit:g} s"
         except Exception as exc:  # a broken target or harness: reported, never swallowed
