@@ -27,6 +27,7 @@ def _run(tmp_path: Path, target: list[str] | None, only: list[str] | None) -> li
     return run_harness(NetworkTestHarness, _config(), tmp_path, target=target, only=only)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)  # a whole harness run; a loaded 2-core machine is slow
 def test_network_harness_passes_on_reference_node(tmp_path: Path) -> None:
     results = _run(tmp_path, None, None)

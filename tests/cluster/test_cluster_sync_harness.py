@@ -38,6 +38,7 @@ def _show(results: list[TestResult]) -> str:
     return "\n".join(f"{r.name}: {r.status.value} {r.message}" for r in results)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)  # a whole harness run; a loaded 2-core machine is slow
 def test_sync_harness_passes_on_reference_node(tmp_path: Path) -> None:
     results = _run(tmp_path, _config(400, 60, sources=2), None, None)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.reporting.browser import PageLog, browser  # noqa: F401 - the fixture
+
+# a real browser driving a whole run: the slow tier (pytest -m slow); the API is test_coordinator_api.py
+pytestmark = pytest.mark.slow
 
 
 def test_start_a_run_from_the_page_and_open_its_report(browser, coordinator):  # noqa: F811

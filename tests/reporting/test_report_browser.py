@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .browser import PageLog, browser  # noqa: F401 - the fixture
+
+# a real browser (about 3 min of a loaded 2-core machine): the slow tier, `pytest -m slow`
+pytestmark = pytest.mark.slow
 
 PLOTS_OF_A_FOUNDATION_RUN = {"plot-durations", "plot-latency", "plot-resources"}
 
