@@ -128,7 +128,7 @@ class ChaosRun:
             await self._all_healthy(ctx, 30)
             for i in ctx.others(ctx.producer):
                 top = await head(ctx, i) or 0
-                d = median(await delivery_delays(ctx, ctx.producer, i, max(1, top - 10), top))
+                d = median(await delivery_delays(ctx, ctx.producer, i, max(1, top - 20), top))
                 ctx.baseline_delay_s[i] = d or 0.0
             self.log(f"[chaos] baseline delivery delay s: {ctx.baseline_delay_s}")
 
@@ -200,7 +200,7 @@ class ChaosRun:
         async def ok() -> bool:
             return all(x["ok"] for x in await mon.sample())
 
-        await wait_until(ok, timeout_s, "every node healthy (node_health ok)",  # type: ignore[arg-type]
+        await wait_until(ok, timeout_s, "every node healthy (node_health ok)",
                          observe=lambda: mon.samples[-len(ctx.cluster.nodes):], poll_s=0.1)  # fmt: skip
 
     # -- workload -------------------------------------------------------------------------
@@ -300,7 +300,7 @@ class ChaosRun:
             return False
 
         try:
-            await wait_until(done, timeout_s, f"recovery from {ev.label() if ev else 'start'}",  # type: ignore[arg-type]
+            await wait_until(done, timeout_s, f"recovery from {ev.label() if ev else 'start'}",
                              poll_s=0.05)  # fmt: skip
         except WaitTimeout:
             return None

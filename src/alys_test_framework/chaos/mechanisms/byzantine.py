@@ -72,7 +72,7 @@ class _Attack(Mechanism):
             return a is not None and a == await head(self.ctx, self.target)
 
         with contextlib.suppress(WaitTimeout):
-            await wait_until(same, 5, "victim at the producer's head", poll_s=0.05)  # type: ignore[arg-type]
+            await wait_until(same, 5, "victim at the producer's head", poll_s=0.05)
 
     def _blocks(self, spec: OracleSpec, forge: Forge, anchor: OBlock) -> list[OBlock]:
         honest = fresh_branch(anchor, 1, forge)[0]

@@ -86,8 +86,8 @@ class _ProxyFault(Mechanism):
                           f"the producer by {lag1} blocks (by {lag0} before)",
                           {"blocks": 0, "lag_before": lag0, "lag_after": lag1})  # fmt: skip
         added = d - base
-        return Effect(
-            added >= 0.7 * expect_s,
+        return Effect(  # half the injected delay: the baseline is noisy on a loaded machine
+            added >= 0.5 * expect_s,
             f"delivery to node-{obs} {d * 1000:.0f} ms (baseline {base * 1000:.0f} ms, "
             f"+{added * 1000:.0f} ms; injected {expect_s * 1000:.0f} ms)",
             {"delivery_ms": round(d * 1000, 1), "baseline_ms": round(base * 1000, 1),
