@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from ...targets.cluster import Partition
-from ...targets.cluster.fixture import attached_cluster
+from ...targets.cluster.fixture import attached_cluster, produce_blocks
 from ...waiting import WaitTimeout
 from ..base import Outcome, harness_test
 from .kit import NetworkHarnessBase, component, height_of
@@ -72,8 +72,8 @@ class PartitionTests(NetworkHarnessBase):
             side_b = [i for i in range(n) if i % 2 == 1]
             assert c.proxy is not None
             rec = c.proxy.partition(Partition.between("producers-split", side_a, side_b))
-            await c.nodes[0].call("dev_produceBlocks", short)
-            head_b = await c.nodes[1].call("dev_produceBlocks", long_)
+            await produce_blocks(c.nodes[0], short, c.recorder)
+            head_b = await produce_blocks(c.nodes[1], long_, c.recorder)
             try:
                 await c.wait_heads_in_sync(self.timeout_s, side_a, min_height=short)
                 await c.wait_heads_in_sync(self.timeout_s, side_b, min_height=long_)

@@ -35,7 +35,7 @@ class PartitionToleranceTests(SyncHarnessBase):
             )  # fmt: skip
             assert c.proxy is not None
             cut = c.proxy.partition(Partition.between("halves", [0, f1], [s2, f2]))
-            await produce(c.nodes[0], top)
+            await produce(c.nodes[0], top, recorder=c.recorder)
             try:
                 await c.wait_heads_in_sync(self.timeout_s, [0, f1], min_height=top)
                 await c.wait_heads_in_sync(self.timeout_s, [s2, f2], min_height=h)

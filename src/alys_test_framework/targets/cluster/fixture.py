@@ -26,12 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...checkers import CheckerBounds
 from ...events import EventSink
 from ...waiting import WaitTimeout
 from .errors import ClusterError
+from .history_recorder import HistoryRecorder
 from .launcher import DEFAULT_STALL_S, NodeCluster
 from .node_process import NodeProcess, expand_command
 from .profiles import REFERENCE, NodeProfile, ProfileUnsupported, get_profile
+from .recording import Recording, judge
 
 PRODUCE_BATCH = 250
 
@@ -103,6 +106,7 @@ class ChainFixture:
     templates: dict[int, Path] = field(default_factory=dict)
     template_heads: dict[int, tuple[int, str]] = field(default_factory=dict)
     cache_hits: list[int] = field(default_factory=list)
+    recording: Recording | None = None  # None: histories under root/history
 
     @property
     def profile(self) -> NodeProfile:
@@ -158,15 +162,24 @@ class ChainFixture:
         ]
 
     def new_cluster(
-        self, name: str, seed: int = 0, profile: NodeProfile | None = None
+        self,
+        name: str,
+        seed: int = 0,
+        profile: NodeProfile | None = None,
+        events: EventSink | None = None,
     ) -> NodeCluster:
         workdir = self.root / "clusters" / name
         if workdir.exists():
             shutil.rmtree(workdir, ignore_errors=True)
         return NodeCluster(
-            self.target.command, workdir=workdir, events=self.events, seed=seed,
+            self.target.command, workdir=workdir, events=events or self.events, seed=seed,
             profile=profile or self.profile, stall_s=self.stall_s,
         )  # fmt: skip
+
+    def history_recording(self) -> Recording:
+        if self.recording is None:
+            self.recording = Recording(self.root / "history", self.root.name)
+        return self.recording
 
     @property
     def builder_profile(self) -> NodeProfile:
@@ -251,41 +264,89 @@ def _fresh_copy(src: Path | None, dest: Path) -> None:
         shutil.copytree(src, dest)
 
 
-async def produce(node: NodeProcess, up_to: int, batch: int = PRODUCE_BATCH) -> dict[str, Any]:
-    """Ask a dev-mode node to produce until its head reaches ``up_to``."""
+async def produce(
+    node: NodeProcess,
+    up_to: int,
+    batch: int = PRODUCE_BATCH,
+    recorder: HistoryRecorder | None = None,
+) -> dict[str, Any]:
+    """Ask a dev-mode node to produce until its head reaches ``up_to`` (each acknowledgement
+    recorded as a client operation when a recorder is given, so durability is judged)."""
     head: dict[str, Any] = await node.call("chain_head")
     while int(head["height"]) < up_to:
         n = min(batch, up_to - int(head["height"]))
-        await node.call("dev_produceBlocks", n, timeout_s=120)
+        await produce_blocks(node, n, recorder)
         head = await node.call("chain_head")
     return head
 
 
+async def produce_blocks(
+    node: NodeProcess, n: int, recorder: HistoryRecorder | None = None
+) -> dict[str, Any]:
+    """``dev_produceBlocks(n)``; through the test's recorder when there is one."""
+    if recorder is not None:
+        return await recorder.produce(node, n, timeout_s=120)
+    res: dict[str, Any] = await node.call("dev_produceBlocks", n, timeout_s=120)
+    return res
+
+
 @contextlib.asynccontextmanager
 async def attached_cluster(
-    fixture: ChainFixture, out: Any, name: str, seed: int = 0, tail: int = 200
+    fixture: ChainFixture,
+    out: Any,
+    name: str,
+    seed: int = 0,
+    tail: int = 200,
+    bounds: CheckerBounds | None = None,
 ) -> AsyncIterator[NodeCluster]:
     """A per-test cluster, torn down on every path, whose merged node logs are attached to the
-    outcome if the test fails.
+    outcome if the test fails; its history is recorded and, after the test body's own checks,
+    judged by every checker (``bounds``: what the scenario promises, see ``recording``).
+    ``cluster.recorder`` is the test's HistoryRecorder (``produce`` acknowledgements go
+    through it).
 
     Two endings are translated for the outcome (duck-typed: ``fail``, ``require``,
-    ``unsupported``): a wait that fails inside the test is the violated property it waited for
-    (a stall names the height and peers), and an operation the node profile lacks ends the test
-    as unsupported, never as a pass.
+    ``unsupported``, ``record``): a wait that fails inside the test is the violated property it
+    waited for (a stall names the height and peers), and an operation the node profile lacks
+    ends the test as unsupported, never as a pass (and is not judged).
     """
-    cluster = fixture.new_cluster(name, seed)
+    recording = fixture.history_recording()
+    holder: list[NodeCluster] = []
+    rec = HistoryRecorder(lambda: holder[0].nodes if holder else [], recording.path(name))
+    cluster = fixture.new_cluster(name, seed, events=rec.tap(fixture.events))
+    holder.append(cluster)
+    cluster.recorder = rec
     failed = True
+    judged = False
     try:
+        await rec.start()
         try:
-            yield cluster
-        except WaitTimeout as exc:
-            out.require(False, f"{exc.what}", str(exc))
-        except ProfileUnsupported as exc:
-            out.unsupported(str(exc))
+            try:
+                yield cluster
+            except WaitTimeout as exc:
+                out.require(False, f"{exc.what}", str(exc))
+            except ProfileUnsupported as exc:
+                out.unsupported(str(exc))
+            judged = True
+        except BaseException as exc:  # judged too, unless nothing was promised
+            judged = not _unjudged(exc)
+            raise
+        finally:
+            await rec.stop()  # the last observation, while every node still runs
+            if judged:
+                spec = fixture.spec_file if fixture.spec_dir is not None else None
+                judge(rec, spec, recording.bounds(bounds), out)
         failed = bool(out.violations)
     finally:
         try:
-            if failed:
+            if failed or out.violations:
                 out.metrics["node_logs"] = cluster.merged_logs(tail=tail)
         finally:
             await cluster.close()
+
+
+def _unjudged(exc: BaseException) -> bool:
+    """Unsupported (the test declared nothing) or cancelled (a timeout: finish quickly)."""
+    return isinstance(exc, (asyncio.CancelledError, ProfileUnsupported)) or (
+        type(exc).__name__ == "UnsupportedTest"
+    )

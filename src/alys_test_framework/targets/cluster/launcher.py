@@ -53,6 +53,7 @@ class NodeCluster:
     stall_s: float = DEFAULT_STALL_S
     nodes: list[NodeProcess] = field(default_factory=list)
     proxy: FaultProxy | None = None
+    recorder: Any = None  # the test's HistoryRecorder, when the cluster is recorded
 
     def __post_init__(self) -> None:
         self._own_workdir = self.workdir is None

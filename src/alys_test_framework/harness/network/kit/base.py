@@ -12,10 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from ....targets.cluster import NodeCluster, RpcError, RpcUnavailable
-from ....targets.cluster.fixture import ChainFixture, NodeTarget, default_cache_dir
+from ....targets.cluster.fixture import (
+    ChainFixture,
+    NodeTarget,
+    default_cache_dir,
+    produce_blocks,
+)
 from ....targets.cluster.measure import blocks_at
+from ....targets.cluster.recording import Recording
 from ....waiting import wait_until
-from ...base import BaseHarness, HarnessContext, Outcome
+from ...base import BaseHarness, HarnessContext, Outcome, TestResult
 
 GOSSIP_BLOCKS = 5  # blocks whose propagation is timed
 
@@ -36,8 +42,17 @@ class NetworkHarnessBase(BaseHarness):
             seed=ctx.seed,
             cache_dir=default_cache_dir() if ctx.config.sync.template_cache else None,
             stall_s=ctx.config.sync.stall_s,
+            recording=Recording.for_workdir(
+                ctx.workdir, self.name, ctx.config.network.convergence_timeout_s
+            ),
         )
         self.timeout_s = self.net.convergence_timeout_s
+
+    async def run_one(self, name: str, category: str, timeout_s: float | None = None) -> TestResult:
+        """Name the running test for its cluster's history file (``<harness>.<test>.jsonl``)."""
+        if self.fixture.recording is not None:
+            self.fixture.recording.test = name
+        return await super().run_one(name, category, timeout_s)
 
     def _needs(self, out: Outcome, *methods: str, flags: tuple[str, ...] = ()) -> None:
         """Report the test unsupported before any node starts when the profile lacks what it
@@ -75,7 +90,7 @@ class NetworkHarnessBase(BaseHarness):
         return time.monotonic() - t0
 
     async def _produce_one(self, c: NodeCluster) -> tuple[int, str]:
-        head = await c.nodes[0].call("dev_produceBlocks", 1)
+        head = await produce_blocks(c.nodes[0], 1, c.recorder)
         return int(head["height"]), head["hash"]
 
     async def _latencies(

@@ -16,8 +16,9 @@ from typing import Any
 from ....targets.cluster import NodeCluster
 from ....targets.cluster.fixture import ChainFixture, NodeTarget, default_cache_dir
 from ....targets.cluster.measure import SyncCurve, chain_mismatches, follow_sync, sample_heights
+from ....targets.cluster.recording import Recording
 from ....waiting import WaitTimeout
-from ...base import BaseHarness, HarnessContext, Outcome
+from ...base import BaseHarness, HarnessContext, Outcome, TestResult
 
 SAMPLES = 200  # blocks compared per chain check
 # Floor of a capped link: a slower link makes a source miss a node's stall deadline with its
@@ -46,9 +47,18 @@ class SyncHarnessBase(BaseHarness):
             seed=ctx.seed,
             cache_dir=default_cache_dir() if cfg.sync.template_cache else None,
             stall_s=self.stall_s,
+            recording=Recording.for_workdir(
+                ctx.workdir, self.name, cfg.network.convergence_timeout_s
+            ),
         )
         self.bytes_per_block = 200.0  # replaced by the first measured sync
         self._single: SyncCurve | None = None
+
+    async def run_one(self, name: str, category: str, timeout_s: float | None = None) -> TestResult:
+        """Name the running test for its cluster's history file (``<harness>.<test>.jsonl``)."""
+        if self.fixture.recording is not None:
+            self.fixture.recording.test = name
+        return await super().run_one(name, category, timeout_s)
 
     def _needs(self, out: Outcome, *methods: str) -> None:
         """Report the test unsupported before any node starts when the profile lacks methods."""
