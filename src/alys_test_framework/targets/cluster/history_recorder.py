@@ -37,7 +37,7 @@ import aiohttp
 from ...checkers.history import History, HistoryWriter
 from .profiles import parse_metrics
 
-BATCH = 200
+BATCH = 100  # the node refuses JSON-RPC batches of more than 100 calls (docs/NODE_API.md)
 METRICS = ("alys_peers", "alys_peer_bans_total", "alys_head_height", "alys_blocks_imported_total")
 PROCESS_EVENTS = {
     "node_started": "start",
