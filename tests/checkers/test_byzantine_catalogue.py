@@ -101,6 +101,7 @@ def _suite_subset(cases):  # type: ignore[no-untyped-def]
     return sorted(keep, key=lambda c: c.path == "equivocation")
 
 
+@pytest.mark.slow
 def test_every_case_is_rejected_by_the_reference_node(spec_dir: Path, tmp_path: Path) -> None:
     *cases, chain_violations = _play(spec_dir, tmp_path, [], _suite_subset)
     failed = [

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from alys_test_framework.config import TestConfig
 from alys_test_framework.framework import MigrationTestFramework
@@ -56,6 +57,7 @@ def _pytest(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_examples_pass_under_plain_pytest() -> None:
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
