@@ -335,7 +335,7 @@ async def attached_cluster(
             await rec.stop()  # the last observation, while every node still runs
             if judged:
                 spec = fixture.spec_file if fixture.spec_dir is not None else None
-                judge(rec, spec, recording.bounds(bounds), out)
+                judge(rec.history(), rec.path, spec, recording.bounds(bounds), out)
         failed = bool(out.violations)
     finally:
         try:

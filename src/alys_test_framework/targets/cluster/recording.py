@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...checkers import CheckerBounds, run_checkers
+from ...checkers import CheckerBounds, History, run_checkers
 from ...oracles.chain import ChainOracle, OracleSpec
-from .history_recorder import HistoryRecorder
 
 
 @dataclass
@@ -57,7 +56,7 @@ class Recording:
 
 
 def judge(
-    rec: HistoryRecorder, spec_file: Path | None, bounds: CheckerBounds, out: Any
+    history: History, path: Path | None, spec_file: Path | None, bounds: CheckerBounds, out: Any
 ) -> dict[str, int]:
     """Run the checkers on the recorded history; each violation fails ``out`` by rule id."""
     skip = set(bounds.skip)
@@ -71,10 +70,10 @@ def judge(
         gossip_latency_s=bounds.gossip_latency_s, gossip_nodes=bounds.gossip_nodes,
         skip=frozenset(skip),
     )  # fmt: skip
-    results = run_checkers(rec.history(), oracle, b)
+    results = run_checkers(history, oracle, b)
     for name, vs in results.items():
         for v in vs:
             out.fail(f"checker {name}", str(v))
     counts = {name: len(vs) for name, vs in results.items()}
-    out.record(history=str(rec.path), checkers=counts, checkers_skipped=sorted(skip))
+    out.record(history=str(path), checkers=counts, checkers_skipped=sorted(skip))
     return counts
