@@ -289,6 +289,13 @@ class CommunicationTests(ActorHarnessBase):
             reg.watch(refs[0], watcher)
             await s.system.stop(refs[0])
             await s.tracker.wait_until(lambda: bool(notices), self.timeout_s)
+            # watching an actor that has already stopped delivers Terminated at once
+            late: list[Terminated] = []
+            late_watcher = await s.system.spawn(lambda: Watcher(late), name="late-watcher")
+            reg.watch(refs[0], late_watcher)
+            late_seen = await s.tracker.wait_until(
+                lambda: bool(late), self.timeout_s, idle_refs=[late_watcher]
+            )
             gone = reg.lookup("svc-0")
             svc_after = [r.id for r in reg.lookup_service("svc")]
             out.record(
@@ -309,6 +316,11 @@ class CommunicationTests(ActorHarnessBase):
                 bool(notices) and notices[0].ref.id == refs[0].id,
                 "watch delivers Terminated",
                 f"{len(notices)} Terminated notices",
+            )
+            out.expect(
+                late_seen and late[0].ref.id == refs[0].id,
+                "watch of a stopped actor delivers Terminated",
+                f"watch after the stop: {len(late)} Terminated notices once the watcher was idle",
             )
             out.expect(
                 gone is None and refs[0].id not in svc_after and "svc-0" not in reg.names(),

@@ -177,8 +177,30 @@ class OrderingPropertyTests(ActorPropertyBase):
             await self.actor_property(
                 out, "test_property_overflow_eviction", "overflow policy eviction rule",
                 mailbox_bursts(overflows=policies), check, self.examples("ordering_examples"),
+                [b for b in overflow_boundaries() if b.overflow in policies],
             )  # fmt: skip
             self.finish(out, s, "test_property_overflow_eviction")
+
+
+def overflow_boundaries() -> list[MailboxBurst]:
+    """Each policy at its boundary (kit/mailbox_model.py rule 3): a full mailbox of capacity 1
+    or 2 meets an arrival as urgent as, more urgent than and less urgent than what is queued."""
+    n, h, lo = Priority.NORMAL, Priority.HIGH, Priority.LOW
+
+    def burst(cap: int, policy: Overflow, *prios: Priority) -> MailboxBurst:
+        return MailboxBurst(
+            cap, policy, tuple(ActorMessage("b", i, p) for i, p in enumerate(prios))
+        )
+
+    cases = [burst(1, o, n, n) for o in Overflow]  # equal urgency: every policy's full case
+    for o in (Overflow.DROP_OLDEST, Overflow.DROP_LOWEST_PRIORITY):
+        cases += [
+            burst(1, o, h, n),
+            burst(1, o, n, h),
+            burst(2, o, lo, lo, n),
+            burst(2, o, h, lo, n),
+        ]
+    return cases
 
 
 def _send(ref: ActorHandle, m: ActorMessage) -> str:

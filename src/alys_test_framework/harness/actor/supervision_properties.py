@@ -8,8 +8,12 @@ every child; rest_for_one: the child and those started after it) and the restart
 one crash more than that stops every child and the supervisor escalates (a top-level one
 stops). A crash of a stopped child is refused and changes nothing. Under exponential backoff
 the n-th restart of a child waits min(cap, base·2^(n-1)) (jitter 0 here): the logged delay
-must equal it and the measured FAILED→RUNNING time may not be shorter. What is measured: fresh
-instances built per child, who is alive, the restart log — all reported by the runtime.
+must equal it and the measured FAILED→RUNNING time may not be shorter. A restart scope of
+several children is rebuilt in start order (docs/ACTORS_API.md), so the order fresh instances
+are built in is the model's too; each child's own restart counter (``stats.restarts``, where
+the runtime has stats) equals the fresh instances built for it after the first. What is
+measured: fresh instances built per child and their order, who is alive, the restart log, the
+restart counters — all reported by the runtime.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ SETTLED = ("RUNNING", "STOPPED")
 class Expected:
     built: list[int]
     alive: list[bool]
+    order: list[int] = field(default_factory=list)  # child index of every construction
     supervisor_alive: bool = True
     restarts: int = 0
     delays: list[float] = field(default_factory=list)  # logged delay of each restart
@@ -42,7 +47,7 @@ class Expected:
 
 def expected_after(case: SupervisionCase) -> Expected:
     n = case.children
-    e = Expected([1] * n, [True] * n)
+    e = Expected([1] * n, [True] * n, list(range(n)))
     attempts = [0] * n
     for c in case.crashes:
         if not e.supervisor_alive or not e.alive[c]:
@@ -63,9 +68,10 @@ def expected_after(case: SupervisionCase) -> Expected:
         )
         scope = {Strategy.ONE_FOR_ONE: [c], Strategy.ONE_FOR_ALL: list(range(n)),
                  Strategy.REST_FOR_ONE: list(range(c, n))}[case.strategy]  # fmt: skip
-        for i in scope:
+        for i in scope:  # ascending: start order
             if e.alive[i]:
                 e.built[i] += 1
+                e.order.append(i)
     return e
 
 
@@ -141,6 +147,17 @@ class SupervisionPropertyTests(ActorPropertyBase):
             got_alive = [r.is_alive for r in kids]
             assert got_built == want.built, f"instances built {got_built}, documented {want.built}"
             assert got_alive == want.alive, f"children alive {got_alive}, documented {want.alive}"
+            got_order = [names.index(n) for n in inst.order]
+            assert got_order == want.order, (
+                f"instances built in child order {got_order}, documented {want.order} "
+                "(a restart scope comes back up in start order)"
+            )
+            if self.target.supports("stats"):
+                counted = [r.stats.restarts if r.stats is not None else None for r in kids]
+                want_counted = [b - 1 for b in want.built]
+                assert counted == want_counted, (
+                    f"children's stats.restarts {counted}, documented {want_counted}"
+                )
             assert sup.is_alive == want.supervisor_alive, (
                 f"supervisor alive={sup.is_alive}, documented {want.supervisor_alive}"
             )

@@ -68,10 +68,12 @@ class Instances:
     built: dict[str, int] = field(default_factory=dict)
     started: dict[str, int] = field(default_factory=dict)
     stopped: dict[str, int] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)  # every construction, in the order it happened
 
     def factory(self, name: str, **kwargs: Any) -> Callable[[], Worker]:
         def make() -> Worker:
             self.built[name] = self.built.get(name, 0) + 1
+            self.order.append(name)
             return Worker(name=name, instances=self, **kwargs)
 
         return make
