@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 
+from ...checkers import CheckerBounds
 from ...targets.cluster.fixture import attached_cluster
 from ...targets.cluster.measure import percentile
 from ...waiting import WaitTimeout
@@ -51,6 +52,10 @@ class PropagationTests(NetworkHarnessBase):
             out.expect(
                 all(len(lat[i]) == len(heights) for i in lat), "every block reaches every node"
             )
+            if hop > 0:  # G4 per node: the farthest node's bound, measured in this run
+                c.checker_bounds = CheckerBounds(
+                    convergence_s=self.timeout_s, gossip_latency_s=hop * (n - 1)
+                )
             out.expect(
                 not slow,
                 "gossip forwarded at every hop",

@@ -54,6 +54,7 @@ class NodeCluster:
     nodes: list[NodeProcess] = field(default_factory=list)
     proxy: FaultProxy | None = None
     recorder: Any = None  # the test's HistoryRecorder, when the cluster is recorded
+    checker_bounds: Any = None  # bounds the test measured in its run (override the declared)
 
     def __post_init__(self) -> None:
         self._own_workdir = self.workdir is None
