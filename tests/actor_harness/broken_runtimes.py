@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import alys_actors as aa
-from alys_actors.mailbox import ACCEPTED, EMPTY
+from alys_actors.mailbox import ACCEPTED, EMPTY, PutResult
 from alys_test_framework.targets.actor_runtime.alys_runtime import AlysActorsRuntime
 from alys_test_framework.targets.actor_runtime.pykka_runtime import PykkaHost, PykkaRuntime
 
@@ -75,6 +75,20 @@ class PriorityBlindMailbox(aa.Mailbox):
         return super().put_nowait(item, aa.Priority.NORMAL)
 
 
+class UrgentEvictingMailbox(aa.Mailbox):
+    """drop_oldest evicts the oldest of the least urgent level present even when that level is
+    more urgent than the arriving message (the boundary the generated bursts rarely reach)."""
+
+    def _overflow(self, item: Any, priority: aa.Priority = aa.Priority.NORMAL) -> Any:
+        if self.policy is aa.OverflowPolicy.DROP_OLDEST:
+            for p in reversed(aa.Priority):
+                if self._queues[p]:
+                    evicted = self._queues[p].popleft()
+                    self._queues[priority].append(item)
+                    return PutResult(True, "dropped_oldest", evicted, p)
+        return super()._overflow(item, priority)
+
+
 # -- registry and router ----------------------------------------------------------------------
 class StickyRegistry(aa.Registry):
     """Notifies watchers of a death but never removes the dead actor's names or services."""
@@ -112,6 +126,11 @@ class DroppingRuntime(_MailboxTarget):
 class PriorityBlindRuntime(_MailboxTarget):
     name = "broken:priority-ignored"
     mailbox_cls = PriorityBlindMailbox
+
+
+class UrgentEvictingRuntime(_MailboxTarget):
+    name = "broken:drop-oldest-evicts-urgent"
+    mailbox_cls = UrgentEvictingMailbox
 
 
 class UnboundedMailboxRuntime(_MailboxTarget):

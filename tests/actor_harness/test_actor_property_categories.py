@@ -76,6 +76,18 @@ def test_broken_runtime_fails_the_property_with_a_shrunk_replayable_case(target_
     assert r.message.split(" (shrunk")[0] == first.message.split(" (shrunk")[0]
 
 
+def test_a_boundary_case_the_generator_misses_fails_the_property_by_name() -> None:
+    """The fixed boundary cases run on every run: a drop_oldest mailbox that evicts a more
+    urgent message fails the overflow property on the boundary case, named as such."""
+    (r,), _ = run_actor_harness(
+        short_timeouts(), broken.UrgentEvictingRuntime(), only=["test_property_overflow_eviction"]
+    )
+    assert r.status is TestStatus.FAILED, r.message
+    assert r.message.startswith("overflow policy eviction rule: drop_oldest cap 1"), r.message
+    assert "boundary case: MailboxBurst(capacity=1, drop_oldest" in r.message, r.message
+    assert r.metrics["boundary_counterexample"].startswith("MailboxBurst(capacity=1, drop_oldest")
+
+
 def test_a_replay_of_one_property_leaves_the_others_of_the_run_alone() -> None:
     first, _ = run_actor_harness(
         short_timeouts(), broken.NeverRestartRuntime(), only=["test_property_restart_schedule"]

@@ -8,8 +8,10 @@ runtime's start-up cost, not the property, the bulk of the work.
 
 Why fixed boundary cases run before the generated ones: a rule's boundary (a full mailbox of
 capacity 1 with a more urgent message queued) may be too rare for the development preset's
-few examples to reach; like Hypothesis's ``@example`` the fixed cases run on every run, first,
-and the first that fails is the reported counterexample. A replay runs the replayed case only.
+few examples to reach; like Hypothesis's ``@example`` the fixed cases run on every run, first.
+The generated cases still run after a failed fixed one: their counterexample, if any, is the one
+reported (shrunk, with a replay token); otherwise the fixed case is, named as such (it needs no
+token: every run repeats it). A replay runs the replayed case only.
 """
 
 from __future__ import annotations
@@ -51,18 +53,22 @@ class ActorPropertyBase(ActorHarnessBase):
         examples: int,
         boundary: Sequence[Any] = (),
     ) -> bool:
-        if REPLAY.get() is None:
-            for case in boundary:
-                try:
-                    await check(case)
-                except Exception as exc:  # a target's exception is a violation too (rule 2)
-                    why = str(exc) if isinstance(exc, AssertionError) else repr(exc)
-                    out.record(counterexample=repr(case), boundary_case=True)
-                    return out.expect(False, prop, f"{why} (boundary case: {case!r})")
+        failed: tuple[Any, str] | None = None
+        for case in boundary if REPLAY.get() is None else ():
+            try:
+                await check(case)
+            except Exception as exc:  # a target's exception is a violation too
+                failed = (case, str(exc) if isinstance(exc, AssertionError) else repr(exc))
+                break
         run = await run_async_property(
             strategy, check, examples=examples, run_seed=self.ctx.seed, name=slug(prop)
         )
-        return report_property(
+        held = report_property(
             out, run, prop, phase=PHASE, test=test, seed=self.ctx.seed,
             preset=preset_of(self.config),
         )  # fmt: skip
+        if failed is None or not held:  # a generated counterexample is shrunk and replayable
+            return held
+        case, why = failed
+        out.record(boundary_counterexample=repr(case))
+        return out.expect(False, prop, f"{why} (boundary case: {case!r})")
