@@ -40,14 +40,24 @@ def test_network_harness_passes_on_reference_node(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("bug", "test", "prop"),
+    ("bug", "test", "prop", "rule"),
     [
-        ("no-gossip", "test_block_propagation", "gossip forwarded at every hop"),
-        ("ignore-max-peers", "test_max_peers_enforced", "max peers held"),
+        ("no-gossip", "test_block_propagation", "gossip forwarded at every hop", None),
+        (
+            "ignore-max-peers",
+            "test_max_peers_enforced",
+            "max peers held",
+            "checker peer_limit: [P4]",
+        ),
     ],
 )
-def test_seeded_bug_fails_its_network_test(tmp_path: Path, bug: str, test: str, prop: str) -> None:
+def test_seeded_bug_fails_its_network_test(
+    tmp_path: Path, bug: str, test: str, prop: str, rule: str
+) -> None:
+    """Failed by the scenario's own property and by a checker naming the rule id."""
     [r] = _run(tmp_path, [*NODE, "--seeded-bug", bug], [test])
     assert r.status is TestStatus.FAILED, (r.status, r.message)
     assert prop in r.message
+    assert rule in r.message, r.message
+    assert r.metrics["history"].endswith(f"network.{test}.jsonl")
     assert r.metrics["node_logs"], "merged node logs attached to the failure"

@@ -52,20 +52,40 @@ def test_sync_harness_passes_on_reference_node(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("bug", "test", "prop"),
+    ("bug", "test", "prop", "rule"),
     [
-        ("accept-bad-signatures", "test_byzantine_peer_rejected", "forged blocks rejected"),
+        (
+            "accept-bad-signatures",
+            "test_byzantine_peer_rejected",
+            "forged blocks rejected",
+            # a forged copy keeps the header (same hash), so the recorder's block store holds
+            # the honest copy; the victim's checkpoint digests over its forged chain break K3
+            "checker checkpoints: [K3] node-2",
+        ),
         (
             "no-range-reassign",
             "test_source_killed_mid_sync",
             "sync completes from the other source after one is killed",
+            None,  # a liveness failure: the scenario's stall names it, no history rule breaks
         ),
-        ("no-durability", "test_recovery_after_sigkill", "acknowledged blocks survive SIGKILL"),
+        (
+            "no-durability",
+            "test_recovery_after_sigkill",
+            "acknowledged blocks survive SIGKILL",
+            "checker durability: [D2] node-1",
+        ),
     ],
 )
-def test_seeded_bug_fails_its_sync_test(tmp_path: Path, bug: str, test: str, prop: str) -> None:
+def test_seeded_bug_fails_its_sync_test(
+    tmp_path: Path, bug: str, test: str, prop: str, rule: str | None
+) -> None:
+    """Failed by the scenario's own property and, where a history rule breaks, by a checker
+    naming the rule id and node."""
     results = _run(tmp_path, _config(1000, 8), [*NODE, "--seeded-bug", bug], [test])
     [r] = results
     assert r.status is TestStatus.FAILED, _show(results)
     assert prop in r.message
+    if rule is not None:
+        assert rule in r.message, r.message
+    assert r.metrics["history"].endswith(f"sync.{test}.jsonl")
     assert r.metrics["node_logs"], "merged node logs attached to the failure"

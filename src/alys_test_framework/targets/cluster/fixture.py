@@ -313,7 +313,9 @@ async def attached_cluster(
     """
     recording = fixture.history_recording()
     holder: list[NodeCluster] = []
-    rec = HistoryRecorder(lambda: holder[0].nodes if holder else [], recording.path(name))
+    rec = HistoryRecorder(
+        lambda: holder[0].nodes if holder else [], recording.path(name), poll_s=recording.poll_s
+    )
     cluster = fixture.new_cluster(name, seed, events=rec.tap(fixture.events))
     holder.append(cluster)
     cluster.recorder = rec

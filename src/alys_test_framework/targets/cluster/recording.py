@@ -33,6 +33,9 @@ class Recording:
     harness: str
     convergence_s: float | None = 30.0
     test: str | None = None  # the running test, set by the harness kit
+    poll_s: float = (
+        0.02  # the recorder's head poll (a 0.1 s poll did not make a loaded sync faster)
+    )
     written: set[Path] = field(default_factory=set)
 
     @staticmethod
