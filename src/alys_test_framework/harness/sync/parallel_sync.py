@@ -14,6 +14,7 @@ A node that fetches from one source only fails the byte-share check under any lo
 
 from __future__ import annotations
 
+from ...checkers import CheckerBounds
 from ...targets.cluster.fixture import attached_cluster
 from ..base import Outcome, harness_test
 from .kit import SyncHarnessBase
@@ -31,7 +32,13 @@ class ParallelSyncTests(SyncHarnessBase):
         """n sources vs one on links capped well below the follower's own import rate."""
         n = self.config.sync.parallel_sources
         height = self.parallel_height
-        async with attached_cluster(self.fixture, out, "parallel") as c:
+        # K checks off here: the recorder reads a node's checkpoints after its head, and the
+        # uncapped probe imports past the next checkpoint in between (a recorder race that
+        # K1 reports as "checkpoint above head"; see the checkpoint tests for K1-K3)
+        bounds = CheckerBounds(
+            convergence_s=self.config.network.convergence_timeout_s, skip=frozenset({"checkpoints"})
+        )
+        async with attached_cluster(self.fixture, out, "parallel", bounds=bounds) as c:
             srcs = await self._sources(c, n, height)
             one, many, probe = [await self._follower(c) for _ in range(3)]
             assert c.proxy is not None
