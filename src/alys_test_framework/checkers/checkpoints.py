@@ -57,7 +57,7 @@ def check_checkpoints(history: History, oracle: ChainOracle) -> list[Violation]:
             if b is None:
                 break
             blocks.append(b)
-        if len(blocks) == st.head + 1:
+        if st.head >= 0 and len(blocks) == st.head + 1:  # a chain observed in full
             last = _views(obs[-1]["checkpoints"])
             out += [v.at(node) for v in oracle.checkpoint_violations(blocks, last)]
     return out
