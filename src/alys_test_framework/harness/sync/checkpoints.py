@@ -59,7 +59,7 @@ class CheckpointTests(SyncHarnessBase):
         other = ChainFixture(
             self.target, self.fixture.root / f"interval-{k2}", self.ctx.events,
             checkpoint_interval=k2, seed=self.ctx.seed, cache_dir=self.fixture.cache_dir,
-            stall_s=self.stall_s,
+            stall_s=self.stall_s, recording=self.fixture.recording,
         )  # fmt: skip
         top = 3 * k2 + 1
         await other.template(top)
