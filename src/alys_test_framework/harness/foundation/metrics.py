@@ -17,9 +17,13 @@ class MetricsChecks(FoundationBase):
         before = sampler.metrics.peak_rss_mb
         ballast = bytearray(64 * 2**20)
         ballast[::4096] = b"\x01" * len(ballast[::4096])  # touch every page so RSS really grows
-        deadline = time.process_time() + 0.3
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        deadline = cpu0 + 0.3
         while time.process_time() < deadline:  # real CPU work for the sampler to see
             sum(range(10_000))
+        # the CPU share this process really got in the window: on a loaded machine 0.3 CPU-s
+        # may take seconds, so the sampler is judged against this, never against a constant
+        share = 100 * (time.process_time() - cpu0) / max(1e-9, time.perf_counter() - wall0)
         sampler.sample()
         metrics = sampler.stop()
         del ballast
@@ -28,6 +32,7 @@ class MetricsChecks(FoundationBase):
             samples=metrics.samples,
             rss_growth_mb=round(grown, 1),
             peak_cpu_percent=metrics.peak_cpu_percent,
+            cpu_share_percent=round(share, 1),
             peak_threads=metrics.peak_threads,
         )
         out.expect(metrics.samples >= 2, "sampler takes samples", f"{metrics.samples} samples")
@@ -35,9 +40,9 @@ class MetricsChecks(FoundationBase):
             grown >= 48, "sampler sees a 64 MiB allocation", f"peak RSS grew {grown:.1f} MiB"
         )
         out.expect(
-            metrics.peak_cpu_percent > 10,
+            metrics.peak_cpu_percent >= 0.5 * share,
             "sampler sees CPU work",
-            f"peak CPU {metrics.peak_cpu_percent:.1f}%",
+            f"peak CPU {metrics.peak_cpu_percent:.1f}% while the process got {share:.1f}%",
         )
         out.expect(
             metrics.peak_threads >= 2,
