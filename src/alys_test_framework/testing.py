@@ -9,6 +9,7 @@ every verdict was right.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -48,6 +49,7 @@ def run_harness(
     """Run ``harness`` (a harness class or any factory taking a HarnessContext) and return
     its results; ``target`` is passed as the second argument when given, ``only`` selects tests
     by name. Raises ``HarnessUnhealthy`` or ``LeftProcesses`` naming what went wrong."""
+    own = workdir is None  # a work dir made here is removed here: nothing left behind
     work = workdir if workdir is not None else Path(tempfile.mkdtemp(prefix="alys-harness-"))
     ctx = HarnessContext(config, events=events or EventLog(), workdir=work)
 
@@ -64,8 +66,12 @@ def run_harness(
         finally:
             await h.shutdown()
 
-    results = asyncio.run(main())
-    assert_no_children(orphan_grace_s)
+    try:
+        results = asyncio.run(main())
+        assert_no_children(orphan_grace_s)
+    finally:
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
     return results
 
 

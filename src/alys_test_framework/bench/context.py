@@ -21,6 +21,7 @@ class BenchContext:
     workdir: Path = field(default_factory=lambda: Path("."))
     progress: Callable[[str], None] = _stderr
     samples_override: int | None = None  # tests shrink every case to a few samples
+    min_sample_s: float = 0.05  # shortest sample, after loop calibration
 
     def samples(self, full: int = 10, quick: int = 10) -> int:
         n = quick if self.quick else full

@@ -95,7 +95,7 @@ def _pykka() -> Any | None:
     return PSummer.start()
 
 
-async def message_processing(ctx: BenchContext) -> list[CaseResult]:
+async def message_processing(ctx: BenchContext, with_pykka: bool = True) -> list[CaseResult]:
     async with ActorSystem(seed=0) as system:
         ref = await system.spawn(Summer, mailbox=MailboxConfig(CAPACITY))
         bare = BareConsumer()
@@ -121,9 +121,10 @@ async def message_processing(ctx: BenchContext) -> list[CaseResult]:
                 [Contender("ours", ours), Contender("bare_queue", floor)],
                 floor="bare_queue",
                 target=Target("ratio", 1 / 0.8, "throughput >= 0.8x bare queue"),
+                min_sample_s=ctx.min_sample_s,
             )
         ]
-        pk = _pykka()
+        pk = _pykka() if with_pykka else None
         if pk is not None:
             try:
 
