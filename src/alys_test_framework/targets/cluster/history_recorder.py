@@ -245,6 +245,14 @@ class HistoryRecorder:
             anc = await self._ancestor(node, view, min(target, old_h))
             fetched = await self._blocks(node, anc + 1, target)
             if not fetched:
+                if 0 <= target < old_h and anc == target:
+                    # the head fell back onto a prefix of the recorded chain (blocks lost, e.g.
+                    # after a SIGKILL): nothing new to fetch, but the drop itself is the event
+                    # the durability checker judges (D1, D2)
+                    for k in [k for k in view.chain if k > target]:
+                        del view.chain[k]
+                    view.head = (target, view.chain[target])
+                    self.writer.write("head", node.name, t=t, height=target, hash=view.head[1])
                 return
             if _linked(fetched, view.chain.get(anc)):
                 break
