@@ -28,7 +28,7 @@ from typing import Any
 
 from ...checkers import CheckerBounds
 from ...events import EventSink
-from ...waiting import WaitTimeout
+from ...waiting import WaitTimeout, wait_until
 from .errors import ClusterError
 from .history_recorder import HistoryRecorder
 from .launcher import DEFAULT_STALL_S, NodeCluster
@@ -340,6 +340,7 @@ async def attached_cluster(
                 spec = fixture.spec_file if fixture.spec_dir is not None else None
                 declared = cluster.checker_bounds or bounds
                 judge(rec.history(), rec.path, spec, recording.bounds(declared), out)
+                await judge_health(cluster, out)
         failed = bool(out.violations)
     finally:
         try:
@@ -347,6 +348,46 @@ async def attached_cluster(
                 out.metrics["node_logs"] = cluster.merged_logs(tail=tail)
         finally:
             await cluster.close()
+
+
+async def judge_health(cluster: NodeCluster, out: Any, timeout_s: float = 10.0) -> None:
+    """Every node still running (not paused) must report ``node_health`` ok at the end of a
+    test: a node whose storage or chain actor died for good but still answers ``chain_head``
+    is half-alive, and only its health says so. A recovering actor gets ``timeout_s``."""
+    nodes = [n for n in cluster.nodes if n.running and n.state == "running"]
+    if not nodes:
+        return
+    if not nodes[0].profile.supports("node_health"):
+        out.record(node_health=f"unsupported by the {nodes[0].profile.name!r} profile")
+        return
+    bad: dict[str, Any] = {}
+
+    async def healthy() -> bool:
+        bad.clear()
+        for n in nodes:
+            if not n.running:
+                continue
+            try:
+                h = await n.call("node_health", timeout_s=3.0)
+            except Exception as exc:  # no answer is unhealthy too
+                bad[n.name] = f"no answer ({type(exc).__name__}: {exc})"
+                continue
+            if not (isinstance(h, dict) and h.get("ok")):
+                actors = h.get("actors", {}) if isinstance(h, dict) else {}
+                sick = {a: v.get("state") for a, v in actors.items() if v.get("state") != "running"}
+                bad[n.name] = (
+                    f"state {h.get('state') if isinstance(h, dict) else h!r}, actors {sick}"
+                )
+        return not bad
+
+    try:
+        await wait_until(
+            healthy, timeout_s, "every running node healthy", observe=lambda: dict(bad)
+        )
+        out.record(node_health="ok")
+    except WaitTimeout:
+        out.fail("node health (node_health ok on every running node)", "; ".join(
+            f"{k}: {v}" for k, v in bad.items()))  # fmt: skip
 
 
 def _unjudged(exc: BaseException) -> bool:

@@ -201,7 +201,7 @@ _REFERENCE_RPC = {
     for m in (
         "node_status", "chain_head", "chain_getBlockByHeight", "chain_getBlockByHash",
         "chain_getCheckpoints", "admin_addPeer", "admin_removePeer", "admin_peers",
-        "admin_bans", "dev_produceBlocks", "node_shutdown",
+        "admin_bans", "dev_produceBlocks", "node_shutdown", "node_health",
     )
 }  # fmt: skip
 
