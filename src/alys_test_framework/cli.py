@@ -269,6 +269,10 @@ def chaos(
         str | None, typer.Option("--events", help="ChaosEvent names, comma-separated")
     ] = None,
     nodes: Annotated[int | None, typer.Option("--nodes", min=2, help="Cluster size")] = None,
+    producers: Annotated[
+        int | None,
+        typer.Option("--producers", min=1, help="Authorities producing (default 2: forks)"),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the schedule")] = None,
     preset: Annotated[str | None, typer.Option(help="default | development | ci_cd")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
@@ -279,17 +283,20 @@ def chaos(
     """Run a seeded chaos schedule on a real cluster; exit 0 iff it passed (codes as run)."""
     import asyncio
     import signal as _signal
+    import time as _time
 
     from .chaos import ChaosRun, settings_from_config
 
     cfg = _load_config(config, preset, seed)
     try:
         names = [n for n in (events or "").split(",") if n.strip()]
-        settings = settings_from_config(cfg, duration, names or None, nodes)
+        settings = settings_from_config(cfg, duration, names or None, nodes, producers)
+        settings.schedule()  # a bad node/producer count is one clear line, not a traceback
     except ValueError as exc:
         _fail(str(exc))
     out_dir = _prepare_report_dir(report_dir or Path("alys-test-reports") / f"chaos-{cfg.seed}")
     got: dict[str, str] = {}
+    started_at = _time.time()
 
     async def main() -> Any:
         task = asyncio.ensure_future(ChaosRun(settings, out_dir / "work", log=console.print).run())
@@ -309,6 +316,9 @@ def chaos(
         err.print(f"interrupted by {got.get('sig', 'SIGINT')}: faults lifted, cluster stopped")
         raise typer.Exit(SIGNAL_EXIT.get(got.get("sig", "SIGINT"), 130)) from None
     path = report.write(out_dir / "chaos_report.json")
+    from .chaos.run_report import write_run_reports
+
+    write_run_reports(report, cfg, out_dir, started_at, out_dir / "work")
     d = report.to_json()
     console.print(
         f"availability {d['availability']:.3f}  MTTF {d['mttf_s']} s  MTTR {d['mttr_s']} s  "
@@ -317,7 +327,7 @@ def chaos(
     for r in report.events:
         console.print(f"  {r.status:<11} {r.event['type']:<26} {','.join(r.event['targets'])}  "
                       f"{_short(r.detail, 110)}", markup=False)  # fmt: skip
-    console.print(f"report: {path}")
+    console.print(f"reports: {path}, {out_dir}/report.json, report.html, junit.xml")
     if not report.passed:
         for line in report.failures():
             err.print(f"FAILED {_short(line, 400)}", markup=False)

@@ -10,7 +10,7 @@ the wrong siblings, a restart not counted.
 
 from __future__ import annotations
 
-from catalogue import ACTOR, GOV, Mutant
+from catalogue import ACTOR, GOV, SYNC, Mutant
 
 LH = "lighthouse-migration"
 
@@ -31,6 +31,7 @@ SUP = "alys_actors/supervision.py"
 CELL = "alys_actors/cell.py"
 REF = "alys_actors/ref.py"
 REG = "alys_actors/registry.py"
+STORE = "alys_node/store/blockstore.py"
 
 MORE: list[Mutant] = [
     # -- governance: what a signature binds, who is trusted, when an epoch starts -------------
@@ -171,4 +172,14 @@ MORE: list[Mutant] = [
            "        if target.state is LifecycleState.STOPPED:\n            self._deliver(watcher, Terminated(target, \"already stopped\"))",
            "        if False:\n            self._deliver(watcher, Terminated(target, \"already stopped\"))",
            "watching an already stopped actor never delivers Terminated"),
+    # -- block store atomicity (killed by `tools/mutants/run.py --chaos`) ------------------------
+    Mutant("store-head-before-commit", SYNC, STORE,
+           "        ts = time.time() if received_at is None else received_at\n        try:\n",
+           "        ts = time.time() if received_at is None else received_at\n"
+           "        last = blocks[-1]\n"
+           "        self.head_height, self.head_hash, self.head_header = (\n"
+           "            last.height, last.hash, last.header)\n"
+           "        try:\n",
+           "head and blocks not updated atomically: the head moves before the COMMIT, so a write "
+           "that fails (disk full) leaves the head on a block that is not stored (D8)"),
 ]  # fmt: skip

@@ -4,6 +4,7 @@ run the phase that should catch it, and print the kill rate per phase.
     python tools/mutants/run.py [--phase P] [--only ID]... [--jobs N] [--check]
                                 [--preset development] [--timeout-s 900] [--out results.json]
                                 [--include-pytest tests/checkers]
+    python tools/mutants/run.py --chaos [--only ID]... [--chaos-arg=--duration=120 ...]
 
 Rules:
 1. Mutants are applied to a copy of ``src/`` in a temporary directory, never to the working
@@ -15,6 +16,11 @@ Rules:
    phase that fails only by timeouts/stalls, or runs past ``--timeout-s``, counts as missed. A run that cannot start (exit 2, a crash) is an ``error``, also not a kill.
 4. The unmutated copy is run first for every selected phase (``--no-baseline`` skips it); if
    it fails, that phase's mutants are reported ``invalid`` (a red baseline proves nothing).
+5. ``--chaos`` runs ``alys-test chaos`` (default ``--duration 120 --seed 1``, or the
+   ``--chaos-arg`` values) on the mutated copy instead of a phase, every selected mutant under
+   the phase name ``chaos``. Killed = exit 1 and a cluster checker naming its rule in
+   chaos_report.json (``failed_checkers``); a run that fails only by faults not recovered or
+   errors is ``no-rule`` (not a kill): the verdict must name what broke.
 """
 
 from __future__ import annotations
@@ -87,6 +93,56 @@ def _run_phase(
     return rc, str(report)
 
 
+CHAOS_DEFAULT = ["--duration", "120", "--seed", "1"]
+
+
+def _run_chaos(
+    src: Path, work: Path, timeout_s: float, chaos_args: list[str]
+) -> tuple[int | None, str]:
+    """``alys-test chaos`` with the copy first on PYTHONPATH (the node processes inherit it)."""
+    env = dict(os.environ, PYTHONPATH=str(src) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("ALYS_TEST_NETWORK__NODE_COMMAND", None)
+    report = work / "report"
+    cmd = [sys.executable, "-m", "alys_test_framework.cli", "chaos", "--report-dir", str(report),
+           *(chaos_args or CHAOS_DEFAULT)]  # fmt: skip
+    with open(work / "run.log", "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
+        try:
+            rc: int | None = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)  # the chaos run lifts its faults on SIGTERM
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            rc = None
+    return rc, str(report)
+
+
+def chaos_verdict(rc: int | None, report_dir: str) -> tuple[str, str]:
+    """Rule 5: (status, the first failing checker's ``checker: [RULE] detail`` line)."""
+    if rc is None:
+        return "missed-timeout", "chaos run past --timeout-s"
+    if rc == 0:
+        return "survived", "chaos run passed"
+    if rc != 1:
+        return "error", f"exit {rc}"
+    path = Path(report_dir) / "chaos_report.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return "error", f"exit 1 without {path}"
+    fc = data.get("failed_checkers") or []
+    if fc:
+        f = fc[0]
+        rules = sorted({f"{x['checker']}/{x['rule']}" for x in fc})
+        return "killed", (f"checker {f['checker']}: [{f['rule']}] node {f.get('node')}: "
+                          f"{f.get('detail', '')} (all: {', '.join(rules)})")  # fmt: skip
+    return "no-rule", "; ".join(data.get("failures") or ["failed, no checker named a rule"])
+
+
 def _failures(report_dir: str) -> list[str]:
     """Messages of every failing test and validator in the run's report.json."""
     files = sorted(Path(report_dir).rglob("report.json"))
@@ -121,7 +177,13 @@ def judge(rc: int | None, report_dir: str) -> tuple[str, str]:
 
 
 def run_one(
-    m: Mutant | None, phase: str, preset: str, timeout_s: float, keep: bool, extra: list[str]
+    m: Mutant | None,
+    phase: str,
+    preset: str,
+    timeout_s: float,
+    keep: bool,
+    extra: list[str],
+    chaos: list[str] | None = None,
 ) -> Outcome:
     t0 = time.monotonic()
     mid = m.id if m else f"baseline:{phase}"
@@ -134,8 +196,12 @@ def run_one(
                 return Outcome(m.id, phase, "no-longer-applies", why, 0.0)
             p = src / m.file
             p.write_text(p.read_text().replace(m.find, m.replace, 1))
-        rc, report = _run_phase(src, work, phase, preset, timeout_s, extra)
-        status, detail = judge(rc, report)
+        if chaos is not None:
+            rc, report = _run_chaos(src, work, timeout_s, chaos)
+            status, detail = chaos_verdict(rc, report)
+        else:
+            rc, report = _run_phase(src, work, phase, preset, timeout_s, extra)
+            status, detail = judge(rc, report)
         if m is None:  # the baseline must pass
             status = "passed" if rc == 0 else "failed"
         return Outcome(mid, phase, status, detail, time.monotonic() - t0)
@@ -162,9 +228,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PATH",
         help="also run this pytest path in the phase (alys-test run --include-pytest)",
     )
+    ap.add_argument("--chaos", action="store_true",
+                    help="run `alys-test chaos` on each mutant instead of its phase (rule 5)")  # fmt: skip
+    ap.add_argument("--chaos-arg", action="append", default=[], metavar="ARG",
+                    help="argument of `alys-test chaos` (repeatable; default "
+                         f"{' '.join(CHAOS_DEFAULT)}), e.g. --chaos-arg=--events=NetworkPartition")  # fmt: skip
     a = ap.parse_args(argv)
     if a.jobs < 1:
         ap.error("--jobs must be >= 1")
+    chaos_args = [x for arg in a.chaos_arg for x in arg.split("=", 1)] if a.chaos else None
     known = {m.id for m in MUTANTS}
     for o in a.only or []:
         if o not in known:
@@ -179,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{m.id:28} {m.phase:24} {why or 'applies'}")
         print(f"{len(sel) - bad}/{len(sel)} mutants apply")
         return 0
+    if chaos_args is not None:
+        return _main_chaos(a, sel, chaos_args)
     phases = sorted({m.phase for m in sel})
     outcomes: list[Outcome] = []
     invalid: set[str] = set()
@@ -219,6 +293,31 @@ def main(argv: list[str] | None = None) -> int:
         rate = f"{100 * c['killed'] / judged:.0f} %" if judged else "-"
         print(f"{ph:24} {c['killed']:7} {c['survived']:9} {c['missed-timeout']:8} {c['error']:6} "
               f"{c['no-longer-applies']:4} {rate:>10}")  # fmt: skip
+    if a.out:
+        a.out.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
+    return 0
+
+
+def _main_chaos(a: argparse.Namespace, sel: list[Mutant], chaos_args: list[str]) -> int:
+    """Rule 5: the baseline chaos run, then every selected mutant under the same schedule."""
+    outcomes: list[Outcome] = []
+    if not a.no_baseline:
+        b = run_one(None, "chaos", a.preset, a.timeout_s, a.keep, [], chaos_args)
+        print(f"baseline chaos: {b.status} ({b.seconds:.0f} s) {b.detail}", flush=True)
+        outcomes.append(b)
+        if b.status != "passed":
+            sel = []
+    with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
+        futs = [pool.submit(run_one, m, "chaos", a.preset, a.timeout_s, a.keep, [], chaos_args)
+                for m in sel]  # fmt: skip
+        for f in concurrent.futures.as_completed(futs):
+            o = f.result()
+            outcomes.append(o)
+            print(f"{o.id:28} {o.phase:8} {o.status:16} {o.seconds:6.0f} s  {o.detail[:300]}",
+                  flush=True)  # fmt: skip
+    rs = [o for o in outcomes if not o.id.startswith("baseline:")]
+    killed = sum(o.status == "killed" for o in rs)
+    print(f"chaos: {killed} / {len(rs)} mutants killed naming a checker rule")
     if a.out:
         a.out.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     return 0

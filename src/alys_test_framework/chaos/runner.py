@@ -1,8 +1,8 @@
 """ChaosRun: one chaos run on a real cluster, through the six phases of the scheduler.
 
-Initializing (spec, cluster of ``nodes`` processes: node 0 produces in dev mode on a
-size-limited tmpfs datadir, the rest follow; full mesh through the fault proxy; history
-recorder) → PreChaosHealthCheck (every node healthy and in sync; baseline delivery delay) →
+Initializing (spec with ``producers`` authorities, cluster of ``nodes`` processes: nodes
+0..producers-1 produce in dev mode, each with its own authority key, node 0 on a size-limited
+tmpfs datadir; the rest follow; full mesh through the fault proxy; history recorder) → PreChaosHealthCheck (every node healthy and in sync; baseline delivery delay) →
 ChaosInjection (the seeded schedule; a client workload of block productions and head queries
 recorded in the history; health sampled) → RecoveryValidation (faults cleared, every node
 converges on the producer's head) → PostChaosHealthCheck (every node healthy; the cluster
@@ -59,11 +59,14 @@ class ChaosSettings:
     node_command: Sequence[str] = ("{python}", "-m", "alys_node")
     cover_all: bool = True
     convergence_s: float = 60.0
+    # two authorities: a partition splits them, both sides extend their own branch, and the
+    # heal makes fork choice pick one (one producer never forks)
+    producers: int = 2
 
     def schedule_spec(self) -> ScheduleSpec:
         return ScheduleSpec(self.seed, self.duration_s, self.event_frequency,
                             self.max_concurrent_events, tuple(self.allowed), self.nodes,
-                            self.cover_all)  # fmt: skip
+                            self.cover_all, self.producers)  # fmt: skip
 
     def schedule(self) -> list[ChaosEvent]:
         return ChaosEventScheduler(self.schedule_spec()).schedule()
@@ -109,9 +112,11 @@ class ChaosRun:
         t_inj0 = time.time()
         injection_s = 0.0
         try:
-            spec_dir = await _init_spec(target, self.workdir / "spec", s.seed)
+            spec_dir = await _init_spec(target, self.workdir / "spec", s.seed, s.producers)
+            keys = [spec_dir / f"authority-{i}.key" for i in range(s.producers)]
             ctx = ChaosContext(cluster, journal, self.workdir, spec_dir / "chain-spec.json",
-                               [spec_dir / "authority-0.key"], run_tag=f"alys-chaos-{os.getpid()}")  # fmt: skip
+                               keys, producers=tuple(range(s.producers)),
+                               run_tag=f"alys-chaos-{os.getpid()}")  # fmt: skip
             await self._launch(ctx, target)
             rec = _Recorder(cluster.nodes, self.workdir / "history.jsonl")
             ctx.recorder = rec
@@ -190,8 +195,9 @@ class ChaosRun:
                                     timeout=20)  # fmt: skip
         await c.add_node(spec_args + ["--dev", "--authority-key", str(ctx.key_files[0])],
                          datadir=data0)  # fmt: skip
-        for _ in range(1, s.nodes):
-            await c.add_node(spec_args)
+        for i in range(1, s.nodes):
+            dev = ["--dev", "--authority-key", str(ctx.key_files[i])] if i in ctx.producers else []
+            await c.add_node(spec_args + dev)
         await c.connect_full_mesh()
 
     async def _all_healthy(self, ctx: ChaosContext, timeout_s: float) -> None:
@@ -205,12 +211,14 @@ class ChaosRun:
 
     # -- workload -------------------------------------------------------------------------
     async def _workload(self, ctx: ChaosContext, rec: HistoryRecorder, stop: asyncio.Event) -> None:
-        """Block productions on the producer and head queries on a seeded follower, recorded
-        as client operations; a refused or failed one counts against availability."""
+        """Block productions on the producers in turn and head queries on a seeded other node,
+        recorded as client operations; a refused or failed one counts against availability."""
         rng = random.Random(f"workload:{self.settings.seed}")
-        producer = ctx.cluster.nodes[ctx.producer]
+        turn = 0
         while not stop.is_set():
             await ctx.production.wait()
+            producer = ctx.cluster.nodes[ctx.producers[turn % len(ctx.producers)]]
+            turn += 1
             self.ops_total += 1
             try:
                 await rec.produce(producer, 1, timeout_s=5)
@@ -310,7 +318,32 @@ class ChaosRun:
 class _Recorder(HistoryRecorder):
     """The recorder with JSON-RPC batches split at the node's limit of 100 calls
     (docs/NODE_API.md); its own batches of 200 are refused whole, which stalls its view of
-    every node at about height 100. To go once the recorder splits its batches itself."""
+    every node at about height 100. To go once the recorder splits its batches itself.
+
+    Also records a head the node reports over RPC but does not serve the block of (its
+    ``chain_head`` names height h, ``chain_getBlockByHeight(h)`` answers nothing): D2 holds
+    *any* reported head durable, and the base recorder, which records only heads it can back
+    with blocks, never sees such a head, so a node that reports a head before its block is
+    committed (and loses it in a crash) would pass unseen. To go once the recorder does this."""
+
+    _unserved: set[tuple[str, int, str]]
+
+    async def _sync_chain(self, node: Any, view: Any, target: int, t: float) -> None:
+        await super()._sync_chain(node, view, target, t)
+        if view.head[0] >= target:
+            return
+        with contextlib.suppress(Exception):  # a node moving or gone: the next poll looks again
+            block, head_now = await asyncio.gather(
+                self._call(node, "chain_getBlockByHeight", [target]),
+                self._call(node, "chain_head", []),
+            )
+            if block is None and int(head_now["height"]) == target:
+                key = (node.name, target, str(head_now["hash"]))
+                seen = self.__dict__.setdefault("_unserved", set())
+                if key not in seen:
+                    seen.add(key)
+                    self.writer.write("head", node.name, t=t, height=target,
+                                      hash=key[2], unserved=True)  # fmt: skip
 
     async def _batch(
         self,
@@ -333,9 +366,9 @@ def _min_head(ctx: ChaosContext, h: int) -> Any:
     return f()
 
 
-async def _init_spec(target: NodeTarget, out: Path, seed: int) -> Path:
+async def _init_spec(target: NodeTarget, out: Path, seed: int, authorities: int = 1) -> Path:
     out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
-    argv = target.argv("init-spec", "--authorities", "1", "--out", str(out),
+    argv = target.argv("init-spec", "--authorities", str(authorities), "--out", str(out),
                        "--checkpoint-interval", "20", "--seed", f"chaos-{seed}")  # fmt: skip
     proc = await asyncio.create_subprocess_exec(*argv, stdout=subprocess.DEVNULL,
                                                 stderr=subprocess.PIPE)  # fmt: skip
@@ -353,13 +386,14 @@ def settings_from_config(
     duration_s: float | None = None,
     events: Sequence[str] | None = None,
     nodes: int | None = None,
+    producers: int | None = None,
 ) -> ChaosSettings:
     """The chaos section of a ``TestConfig`` (plus CLI overrides) as run settings; an unknown
     event name raises ValueError naming the allowed ones."""
     ch = cfg.chaos
     names = list(events) if events else list(ch.allowed_types)
     allowed = tuple(ChaosEventType.parse(n) for n in names) if names else tuple(ChaosEventType)
-    return ChaosSettings(
+    out = ChaosSettings(
         seed=cfg.seed,
         duration_s=duration_s if duration_s is not None else ch.duration_minutes * 60,
         event_frequency=ch.events_per_minute,
@@ -369,3 +403,6 @@ def settings_from_config(
         recovery_timeout_s=ch.recovery_timeout_s,
         node_command=list(cfg.network.node_command),
     )
+    if producers is not None:
+        out.producers = producers
+    return out

@@ -14,7 +14,10 @@ Rules:
 4. Targets: one node per event (a partition isolates it from the rest; link faults act on the
    traffic to and from it). DiskSpaceExhaustion targets the producer (node 0), whose client
    acknowledgements show the disk-full error; ClockSkew, TimingAttack and IoBottleneck target
-   followers (``FOLLOWERS_ONLY``); everything else may hit any node.
+   followers (``FOLLOWERS_ONLY``: nodes ``producers`` and up); with two or more producers
+   (nodes 0..producers-1, each its own authority) a NetworkPartition isolates a producer, so
+   both sides keep producing and the heal offers competing forks to fork choice
+   (``SPLITS_PRODUCERS``); everything else may hit any node.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ FOLLOWERS_ONLY = {
     ChaosEventType.TIMING_ATTACK,
     ChaosEventType.IO_BOTTLENECK,
 }
+SPLITS_PRODUCERS = {ChaosEventType.NETWORK_PARTITION}
 
 
 class ChaosPhase(str, Enum):
@@ -62,12 +66,15 @@ class ScheduleSpec:
     allowed: tuple[ChaosEventType, ...]
     nodes: int
     cover_all: bool = True
+    producers: int = 1
 
 
 class ChaosEventScheduler:
     def __init__(self, spec: ScheduleSpec) -> None:
         if spec.nodes < 2:
             raise ValueError("a chaos run needs at least 2 nodes")
+        if not 1 <= spec.producers < spec.nodes:
+            raise ValueError("a chaos run needs 1 to nodes-1 producers (one follower at least)")
         if not spec.allowed:
             raise ValueError("no chaos event types allowed")
         self.spec = spec
@@ -101,18 +108,23 @@ class ChaosEventScheduler:
             if typ in PRODUCER_ONLY:
                 choices = [PRODUCER] if PRODUCER not in busy else []
             else:
-                choices = [x for x in _allowed(typ, s.nodes) if x not in busy]
+                choices = [x for x in _allowed(typ, s.nodes, s.producers) if x not in busy]
             if not choices:  # keep the lane's slot free rather than double-fault a node
                 start = max(e.end_s for e in events) + 0.5
-                choices = [PRODUCER] if typ in PRODUCER_ONLY else _allowed(typ, s.nodes)
+                choices = ([PRODUCER] if typ in PRODUCER_ONLY
+                           else _allowed(typ, s.nodes, s.producers))  # fmt: skip
             target = rng.choice(choices)
             events.append(ChaosEvent(typ, (target,), round(start, 3), round(dur, 3),
                                      dict(DEFAULT_PARAMS[typ]), id=i + 1))  # fmt: skip
         return sorted(events, key=lambda e: (e.start_s, e.id))
 
 
-def _allowed(typ: ChaosEventType, nodes: int) -> list[int]:
-    return [x for x in range(nodes) if not (typ in FOLLOWERS_ONLY and x == PRODUCER)]
+def _allowed(typ: ChaosEventType, nodes: int, producers: int = 1) -> list[int]:
+    if typ in FOLLOWERS_ONLY:
+        return list(range(producers, nodes))
+    if typ in SPLITS_PRODUCERS and producers >= 2:
+        return list(range(producers))
+    return list(range(nodes))
 
 
 def format_schedule(events: Sequence[ChaosEvent]) -> list[str]:

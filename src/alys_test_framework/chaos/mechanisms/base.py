@@ -34,7 +34,8 @@ class ChaosContext:
     workdir: Path
     spec_file: Path
     key_files: list[Path]
-    producer: int = 0
+    producer: int = 0  # the reference producer: node 0, its datadir on a size-limited tmpfs
+    producers: tuple[int, ...] = (0,)  # node i < len(producers) produces with authority key i
     recorder: HistoryRecorder | None = None
     baseline_delay_s: dict[int, float] = field(default_factory=dict)
     run_tag: str = "alys-chaos"
@@ -54,8 +55,12 @@ class ChaosContext:
         return [i for i in range(self.n) if i != t]
 
     def observer(self, t: int) -> int:
-        """The node a fault on ``t`` is seen from: ``t`` itself, or a follower if ``t`` produces."""
-        return t if t != self.producer else self.others(t)[0]
+        """The node a fault on ``t`` is seen from: ``t`` itself, or (``t`` being the reference
+        producer) a follower that produces nothing, whose received_at stamps are all deliveries."""
+        if t != self.producer:
+            return t
+        rest = self.others(t)
+        return next((i for i in rest if i not in self.producers), rest[0])
 
 
 @dataclass
@@ -101,7 +106,8 @@ async def delivery_delays(
     ctx: ChaosContext, src: int, dst: int, lo: int, hi: int, since: float = 0.0
 ) -> list[float]:
     """``received_at(dst) - received_at(src)`` of the blocks both hold in [lo, hi] that ``src``
-    received at or after ``since`` (epoch s), from the nodes' own RPC."""
+    received at or after ``since`` (epoch s), from the nodes' own RPC. When ``src`` produces,
+    only its own blocks count: another producer's blocks reach ``src`` late themselves."""
     out: list[float] = []
     a, b = ctx.cluster.nodes[src], ctx.cluster.nodes[dst]
     for h in range(max(1, lo), hi + 1):
@@ -113,6 +119,8 @@ async def delivery_delays(
         except (RpcError, RpcUnavailable):
             continue
         if x and y and x.get("hash") == y.get("hash"):
+            if src in ctx.producers and x.get("producer", src) != src:
+                continue
             with contextlib.suppress(TypeError, KeyError, ValueError):
                 if float(x["received_at"]) >= since:
                     out.append(float(y["received_at"]) - float(x["received_at"]))
