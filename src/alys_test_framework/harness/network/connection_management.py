@@ -55,7 +55,7 @@ class ConnectionManagementTests(NetworkHarnessBase):
 
     @harness_test("connection_management")
     async def test_reconnect_after_restart(self, out: Outcome) -> None:
-        self._needs(out, "admin_peers", "dev_produceBlocks")
+        self._needs(out, "admin_peers", "new_blocks")
         async with attached_cluster(self.fixture, out, "reconnect") as c:
             await self._start(c, 2)
             await c.connect(1, 0)

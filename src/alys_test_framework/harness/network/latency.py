@@ -14,7 +14,7 @@ from .kit import NetworkHarnessBase
 class LatencyTests(NetworkHarnessBase):
     @harness_test("latency")
     async def test_high_latency_convergence(self, out: Outcome) -> None:
-        self._needs(out, "admin_peers", "dev_produceBlocks")
+        self._needs(out, "admin_peers", "new_blocks", "received_at")
         n = max(3, self.net.node_count)
         lat_ms, jit_ms = self.net.high_latency_ms, min(self.net.jitter_ms, self.net.high_latency_ms)
         async with attached_cluster(self.fixture, out, "latency") as c:

@@ -17,7 +17,7 @@ class PartitionTests(NetworkHarnessBase):
     @harness_test("partition")
     async def test_partition_and_heal(self, out: Outcome) -> None:
         """Each shape: the producer's side converges, the cut-off side does not, heal converges."""
-        self._needs(out, "admin_peers", "dev_produceBlocks")
+        self._needs(out, "admin_peers", "new_blocks")
         n = max(3, self.net.node_count)
         shapes = [
             Partition.halves(n),

@@ -18,7 +18,7 @@ class PropagationTests(NetworkHarnessBase):
     @harness_test("propagation")
     async def test_block_propagation(self, out: Outcome) -> None:
         """Gossip over a line of nodes: every block reaches every node, hop by hop."""
-        self._needs(out, "admin_peers", "dev_produceBlocks")
+        self._needs(out, "admin_peers", "new_blocks", "received_at")
         n = max(3, self.net.node_count)
         async with attached_cluster(self.fixture, out, "propagation") as c:
             await self._start(c, n)

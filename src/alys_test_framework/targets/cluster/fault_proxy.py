@@ -109,6 +109,31 @@ class PairStats:
 
 
 @dataclass
+class ConnRecord:
+    """One proxied TCP connection of link (src -> dst), as seen from the middle of the wire:
+    when it opened and closed, who ended it (the node whose side sent EOF first; None when the
+    proxy aborted it or it is still open) and the bytes each way. Black-box evidence of peer
+    sets and bans that needs nothing from the nodes."""
+
+    cid: int
+    src: int
+    dst: int
+    opened_at: float  # monotonic
+    closed_at: float | None = None
+    closed_by: int | None = None
+    aborted_by_proxy: bool = False  # a fault or a crash the proxy enacted, not a node's choice
+    bytes_fwd: int = 0  # src -> dst
+    bytes_back: int = 0  # dst -> src
+
+    @property
+    def open(self) -> bool:
+        return self.closed_at is None
+
+    def lifetime(self, now: float) -> float:
+        return (self.closed_at if self.closed_at is not None else now) - self.opened_at
+
+
+@dataclass
 class _Link:
     src: int
     dst: int
@@ -138,6 +163,8 @@ class FaultProxy:
         self.history: list[FaultRecord] = []
         self.stats: dict[Pair, PairStats] = {}
         self.rewriters: list[Any] = []  # every rewriter instance, to read what it did
+        self.conn_log: list[ConnRecord] = []  # every forwarded connection, in opening order
+        self._record_of: dict[tuple[asyncio.StreamWriter, asyncio.StreamWriter], ConnRecord] = {}
         self._active: dict[int, tuple[FaultRecord, LinkFaults]] = {}
         self._effective: dict[Pair, LinkFaults] = {}
         self._ids = itertools.count(1)
@@ -176,11 +203,29 @@ class FaultProxy:
         for link in self.links.values():
             if node in (link.src, link.dst):
                 for conn in list(link.conns):
+                    self._mark_aborted(conn)
                     for w in conn:
                         w.transport.abort()
                     link.conns.discard(conn)
                     n += 1
         return n
+
+    def _mark_aborted(self, conn: tuple[asyncio.StreamWriter, asyncio.StreamWriter]) -> None:
+        record = self._record_of.get(conn)
+        if record is not None:
+            record.aborted_by_proxy = True
+
+    def connections(self, a: int, b: int) -> list[ConnRecord]:
+        """Every forwarded connection between nodes ``a`` and ``b`` (either link), oldest first."""
+        return [r for r in self.conn_log if {r.src, r.dst} == {a, b}]
+
+    def live_peers(self, node: int) -> set[int]:
+        """The nodes ``node`` holds an open proxied connection with, right now."""
+        return {
+            r.dst if r.src == node else r.src
+            for r in self.conn_log
+            if r.open and node in (r.src, r.dst)
+        }
 
     def address(self, src: int, dst: int) -> str:
         return f"{self.host}:{self.links[(src, dst)].port}"
@@ -213,11 +258,16 @@ class FaultProxy:
         pair = (writer, up_writer)
         link.conns.add(pair)
         cid = next(self._conn_ids)
-        t1 = self._spawn(self._pump(reader, up_writer, link.src, link.dst, cid, pair))
-        t2 = self._spawn(self._pump(up_reader, writer, link.dst, link.src, cid, pair))
+        record = ConnRecord(cid, link.src, link.dst, time.monotonic())
+        self.conn_log.append(record)
+        self._record_of[pair] = record
+        t1 = self._spawn(self._pump(reader, up_writer, link.src, link.dst, cid, pair, record))
+        t2 = self._spawn(self._pump(up_reader, writer, link.dst, link.src, cid, pair, record))
         try:
             await asyncio.gather(t1, t2, return_exceptions=True)
         finally:
+            record.closed_at = time.monotonic()
+            self._record_of.pop(pair, None)
             link.conns.discard(pair)
             for w in pair:
                 w.transport.abort()
@@ -236,6 +286,7 @@ class FaultProxy:
         y: int,
         cid: int,
         conn: tuple[asyncio.StreamWriter, asyncio.StreamWriter],
+        record: ConnRecord | None = None,
     ) -> None:
         """Copy x -> y applying the pair's current faults; order is preserved like TCP's."""
         rng = random.Random(f"{self.seed}:{x}:{y}:{cid}")
@@ -249,6 +300,12 @@ class FaultProxy:
                 # on a capped link read small chunks so pacing is smooth, not 64 KiB bursts
                 data = await reader.read(max(512, min(CHUNK, int(bw / 20))) if bw else CHUNK)
                 if not data:
+                    if (
+                        record is not None
+                        and record.closed_by is None
+                        and not (record.aborted_by_proxy or record.closed_at is not None)
+                    ):
+                        record.closed_by = x  # x's side ended the connection first
                     break
                 while self.faults_for(x, y).partitioned:  # drop mode: hold bytes, stop reading
                     await self._wait_change()
@@ -291,6 +348,11 @@ class FaultProxy:
                 await writer.drain()
                 stats.bytes += len(data) * copies
                 stats.chunks += copies
+                if record is not None:
+                    if x == record.src:
+                        record.bytes_fwd += len(data) * copies
+                    else:
+                        record.bytes_back += len(data) * copies
         except (ConnectionError, OSError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -324,6 +386,7 @@ class FaultProxy:
             for link in self.links.values():
                 if (link.src, link.dst) in blocked or (link.dst, link.src) in blocked:
                     for conn in list(link.conns):
+                        self._mark_aborted(conn)
                         for w in conn:
                             w.transport.abort()
         self._emit("fault_started", rec)
@@ -384,6 +447,7 @@ class FaultProxy:
             if link.server is not None:
                 link.server.close()
             for conn in list(link.conns):
+                self._mark_aborted(conn)
                 for w in conn:
                     w.transport.abort()
         for link in self.links.values():

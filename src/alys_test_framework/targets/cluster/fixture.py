@@ -33,7 +33,8 @@ from .errors import ClusterError
 from .history_recorder import HistoryRecorder
 from .launcher import DEFAULT_STALL_S, NodeCluster
 from .node_process import NodeProcess, expand_command
-from .profiles import REFERENCE, NodeProfile, ProfileUnsupported, get_profile
+from .observe import wait_self_produced
+from .profiles import NEW_BLOCKS, REFERENCE, NodeProfile, ProfileUnsupported, get_profile
 from .recording import Recording, judge
 
 PRODUCE_BATCH = 250
@@ -155,11 +156,11 @@ class ChainFixture:
         )
 
     def producer_args(self, authority: int = 0, bug: bool = True) -> list[str]:
-        return self.follower_args(bug) + [
-            self.profile.flag("dev"),
-            self.profile.flag("authority_key"),
-            str(self.key_file(authority)),
-        ]
+        """A producer: on demand (dev mode) when the profile serves ``dev_produceBlocks``,
+        else an authority that produces in its own slots (Aura), as the real Alys node does."""
+        dev = [self.profile.flag("dev")] if self.profile.serves("dev_produceBlocks") else []
+        key = [self.profile.flag("authority_key"), str(self.key_file(authority))]
+        return self.follower_args(bug) + dev + key
 
     def new_cluster(
         self,
@@ -186,7 +187,7 @@ class ChainFixture:
         """Who writes the template chains: the target itself when its profile can produce
         blocks on demand, else the reference tooling (valid while the target reads the
         reference store, as the reference node serving the ``alys`` profile does)."""
-        return self.profile if self.profile.supports("dev_produceBlocks") else REFERENCE
+        return self.profile if self.profile.serves("dev_produceBlocks") else REFERENCE
 
     # -- templates --------------------------------------------------------------------------
     def _cache_entry(self, height: int) -> Path | None:
@@ -281,9 +282,16 @@ async def produce(
 
 
 async def produce_blocks(
-    node: NodeProcess, n: int, recorder: HistoryRecorder | None = None
+    node: NodeProcess,
+    n: int,
+    recorder: HistoryRecorder | None = None,
+    stall_s: float = DEFAULT_STALL_S,
 ) -> dict[str, Any]:
-    """``dev_produceBlocks(n)``; through the test's recorder when there is one."""
+    """``dev_produceBlocks(n)``; through the test's recorder when there is one. A profile
+    whose node produces by itself (``new_blocks`` without ``dev_produceBlocks``) waits for at
+    least ``n`` new blocks instead (a stall after ``stall_s`` without one)."""
+    if not node.profile.serves("dev_produceBlocks") and node.profile.supports(NEW_BLOCKS):
+        return await wait_self_produced(node, n, stall_s)
     if recorder is not None:
         return await recorder.produce(node, n, timeout_s=120)
     res: dict[str, Any] = await node.call("dev_produceBlocks", n, timeout_s=120)

@@ -31,6 +31,7 @@ from ...waiting import wait_for_progress, wait_until
 from .errors import ClusterError
 from .fault_proxy import FaultProxy
 from .node_process import NodeProcess
+from .observe import observed_peers
 from .profiles import REFERENCE, NodeProfile
 from .rpc_client import RpcError, RpcUnavailable
 
@@ -94,6 +95,7 @@ class NodeCluster:
             profile=self.profile,
             command=self.command,
         )
+        node.observers = {"admin_peers": lambda: observed_peers(self, index)}
         self.nodes.append(node)
         await self._launch(node, fixed_ports=False)
         return node

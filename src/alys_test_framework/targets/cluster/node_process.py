@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from .errors import ClusterError
-from .profiles import REFERENCE, NodeProfile, parse_metrics
+from .profiles import REFERENCE, NodeProfile, ProfileUnsupported, parse_metrics
 from .reaper import Watchdog, die_with_parent
 from .rpc_client import RpcClient, RpcUnavailable
 
@@ -52,6 +53,8 @@ class NodeProcess:
     rpc: RpcClient | None = None
     starts: int = 0
     argv: list[str] = field(default_factory=list)
+    # canonical method -> measurement standing in for it (profile rule 4), set by the cluster
+    observers: dict[str, Callable[..., Any]] = field(default_factory=dict)
     _stdout_task: asyncio.Task[None] | None = None
 
     @property
@@ -136,7 +139,16 @@ class NodeProcess:
 
     # -- talking ----------------------------------------------------------------------------
     async def call(self, method: str, *params: Any, timeout_s: float | None = None) -> Any:
-        """Call a canonical method (docs/NODE_API.md) through the profile's mapping."""
+        """Call a canonical method (docs/NODE_API.md) through the profile's mapping, or its
+        measurement when the profile observes rather than serves it."""
+        if self.profile.observes(method):
+            observer = self.observers.get(method)
+            if observer is None:
+                raise ProfileUnsupported(
+                    self.profile.name, method, "measured only for nodes of a NodeCluster"
+                )
+            value = observer(*params)
+            return await value if inspect.isawaitable(value) else value
         node_method, normalise = self.profile.method(method)
         args = self.profile.adapt_params(method, params)
         return normalise(await self.call_raw(node_method, *args, timeout_s=timeout_s))

@@ -15,6 +15,10 @@ Rules:
    exposes (JSON-RPC getheadblock / getblockbyheight / getblockbyhash, ``/metrics``
    ``chain_block_height``, CLI flags --rpc-port --p2p-port --remote-bootnode --db-path --dev
    --jwt-secret).
+4. What a node does not serve may still be *measured* from outside (``observed``: canonical
+   method -> how, implemented in ``observe.py``): ``supports`` is true for it, ``serves`` is
+   not. A test that needs the node's own answer (exact production, a receipt time) asks for a
+   capability (``capabilities``) the measurement cannot give.
 """
 
 from __future__ import annotations
@@ -118,10 +122,20 @@ class NodeProfile:
     ready_ports: tuple[str, str] = ("p2p_port", "rpc_port")
     common_args: tuple[str, ...] = ()
     notes: Mapping[str, str] = field(default_factory=dict)
+    observed: Mapping[str, str] = field(default_factory=dict)
+    capabilities: frozenset[str] = frozenset()
 
     # -- RPC --------------------------------------------------------------------------------
     def supports(self, method: str) -> bool:
+        """Served by the node, measured from outside (rule 4), or a capability it has."""
+        return method in self.rpc or method in self.observed or method in self.capabilities
+
+    def serves(self, method: str) -> bool:
+        """The node itself answers ``method`` (not a measurement standing in for it)."""
         return method in self.rpc
+
+    def observes(self, method: str) -> bool:
+        return method not in self.rpc and method in self.observed
 
     def method(self, canonical: str) -> tuple[str, Normaliser]:
         try:
@@ -131,9 +145,17 @@ class NodeProfile:
 
     def lacks(self, *methods: str, flags: tuple[str, ...] = ()) -> str | None:
         """Why a test needing ``methods`` and ``flags`` cannot run here, or None if it can."""
-        missing = [m for m in methods if not self.supports(m)]
-        missing += [f"CLI flag for {f}" for f in flags if not self.has_flag(f)]
-        return f"node profile {self.name!r} offers no {', '.join(missing)}" if missing else None
+        lacking = [m for m in methods if not self.supports(m)]
+        lacking_flags = [f for f in flags if not self.has_flag(f)]
+        missing = lacking + [f"CLI flag for {f}" for f in lacking_flags]
+        if not missing:
+            return None
+        why = sorted({
+            self.notes[m] for m in lacking + lacking_flags if m in self.notes and m not in _GENERIC
+        })  # fmt: skip
+        return f"node profile {self.name!r} offers no {', '.join(missing)}" + (
+            f" ({'; '.join(why)})" if why else ""
+        )
 
     def adapt_params(self, canonical: str, params: tuple[Any, ...]) -> list[Any]:
         return self.params.get(canonical, _as_list)(params)
@@ -142,7 +164,9 @@ class NodeProfile:
     def flag(self, logical: str) -> str:
         found = self.flags.get(logical)
         if found is None:
-            raise ProfileUnsupported(self.name, f"CLI flag for {logical}")
+            raise ProfileUnsupported(
+                self.name, f"CLI flag for {logical}", self.notes.get(logical, "")
+            )
         return found
 
     def has_flag(self, logical: str) -> bool:
@@ -195,6 +219,10 @@ def parse_metrics(text: str) -> dict[str, float]:
     return out
 
 
+# capabilities (rule 4): what a test may need beyond a method name
+NEW_BLOCKS = "new_blocks"  # the producer makes new blocks on a fresh chain (asked or by itself)
+RECEIVED_AT = "received_at"  # blocks carry the node's own receipt time
+
 _REFERENCE_RPC = {
     m: (m, block_view if m in ("chain_head", "chain_getBlockByHeight", "chain_getBlockByHash")
         else _identity)
@@ -227,9 +255,13 @@ REFERENCE = NodeProfile(
         "bans": "alys_peer_bans",
     },
     common_args=("--log-json",),
+    capabilities=frozenset({NEW_BLOCKS, RECEIVED_AT}),
 )
 
 _ALYS_ONLY = "the real Alys node serves only getheadblock, getblockbyheight and getblockbyhash"
+_GENERIC = frozenset(
+    {"node_status", "admin_addPeer", "admin_removePeer", "node_shutdown", "node_health"}
+)  # methods whose note only repeats _ALYS_ONLY: not quoted in every reason
 
 ALYS = NodeProfile(
     name="alys",
@@ -254,18 +286,22 @@ ALYS = NodeProfile(
     params={"chain_getBlockByHash": _bare_hex},
     metrics={"head_height": "chain_block_height"},
     notes={
-        m: _ALYS_ONLY
-        for m in (
-            "node_status",
-            "chain_getCheckpoints",
-            "admin_addPeer",
-            "admin_removePeer",
-            "admin_peers",
-            "admin_bans",
-            "dev_produceBlocks",
-            "node_shutdown",
-        )
-    },  # fmt: skip
+        **{m: _ALYS_ONLY for m in _GENERIC},
+        "chain_getCheckpoints": "the real Alys node exposes no checkpoints, and nothing on the "
+        "wire or in /metrics says which heights it checkpointed",
+        "admin_bans": "the real Alys node has no ban list RPC; observe.observed_ban measures a "
+        "ban at the fault proxy instead",
+        "dev_produceBlocks": "the real Alys node produces one block per owned slot by itself, "
+        "so a test can neither choose how many blocks it produces nor make it produce on a "
+        "template chain whose tip slot lies ahead of the clock",
+        RECEIVED_AT: "the real Alys node's blocks (SignedConsensusBlock JSON) carry no receipt "
+        "time, so per-hop gossip latency is not measurable",
+        "max_peers": "the real Alys node has no max-peers flag",
+    },
+    observed={
+        "admin_peers": "open TCP connections seen at the fault proxy and in the socket table",
+    },
+    capabilities=frozenset({NEW_BLOCKS}),
 )
 
 PROFILES: dict[str, NodeProfile] = {p.name: p for p in (REFERENCE, ALYS)}
