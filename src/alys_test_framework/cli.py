@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -95,11 +96,16 @@ def _prepare_report_dir(path: Path) -> Path:
     return path
 
 
+PROGRESS_EVERY_S = 5.0
+
+
 class Progress:
-    """Prints each test as it finishes, from the event stream."""
+    """Prints each test as it finishes, from the event stream, and what long work waits for
+    (``progress`` events), at most every few seconds."""
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
+        self._last_progress = 0.0
 
     def __call__(self, event: TestEvent) -> None:
         if self.quiet:
@@ -119,6 +125,12 @@ class Progress:
             if md["status"] not in ("passed", "skipped") and md.get("message"):
                 line += f" [red]{_short(md['message'])}[/red]"
             console.print(line)
+        elif event.type == "progress":  # long work says what it waits for, every few s
+            now = time.monotonic()
+            if now - self._last_progress >= PROGRESS_EVERY_S:
+                self._last_progress = now
+                console.print(f"    [dim]… {event.source}.{md.get('test', '?')}: "
+                              f"{md.get('waiting_for', '')}[/dim]")  # fmt: skip
         elif event.type == "phase_finished":
             color = (
                 "green"
@@ -515,14 +527,18 @@ def bench(
     ] = None,
     major_pct: Annotated[float, typer.Option("--major-pct", min=0.0)] = 10.0,
     critical_pct: Annotated[float, typer.Option("--critical-pct", min=0.0)] = 25.0,
+    enforce_goals: Annotated[
+        bool, typer.Option("--enforce-goals", help="A missed performance goal exits 1 too")
+    ] = False,
 ) -> None:
     """Benchmark the targets, each figure beside a floor measured in the same run."""
     from .bench.cli import BenchUsageError, bench_command
 
     try:
         code = bench_command(
-            group, quick, save, baseline, profile, report_dir, major_pct, critical_pct
-        )
+            group, quick, save, baseline, profile, report_dir, major_pct, critical_pct,
+            enforce_goals,
+        )  # fmt: skip
     except BenchUsageError as exc:
         _fail(str(exc))
     raise typer.Exit(code)

@@ -8,6 +8,7 @@ from typing import Any
 from alys_test_framework.checkers import History
 from alys_test_framework.oracles.chain import OBlock
 from alys_test_framework.oracles.chain.encoding import EMPTY_ROOT
+from alys_test_framework.targets.cluster.history_recorder import data_id
 
 from ..oracles.oracle_kit import chain, oracle, sign  # noqa: F401  (re-exported for tests)
 
@@ -29,11 +30,13 @@ class HB:
     def hold(self, node: str, blocks: Sequence[OBlock], delay: float = 0.0) -> None:
         """The node's chain now shows ``blocks`` (then its head is the last one)."""
         for b in blocks:
-            if hx(b) not in self._data:
-                self._data.add(hx(b))
-                self.ev("block_data", None, hash=hx(b), block=b.to_json())
+            did = data_id(b.to_json())  # the recorder's content key
+            if did not in self._data:
+                self._data.add(did)
+                self.ev("block_data", None, hash=hx(b), id=did, block=b.to_json())
             self.ev("block", node, height=b.height, hash=hx(b), parent="0x" + b.parent_hash.hex(),
-                    producer=b.producer, received_at=1000.0 + b.height * 0.1 + delay)  # fmt: skip
+                    producer=b.producer, received_at=1000.0 + b.height * 0.1 + delay,
+                    data=did)  # fmt: skip
         self.head(node, blocks[-1])
 
     def head(self, node: str, b: OBlock) -> None:

@@ -65,6 +65,19 @@ def test_chain_checker_names_a_forged_block_on_one_node() -> None:
     assert str(vs[0]).startswith("[B1] node-2 height 31 block 0x")
 
 
+def test_a_forged_copy_with_the_honest_header_hash_is_judged_on_the_node_holding_it() -> None:
+    """The signature is not covered by the header hash: both copies share it. Keyed by hash
+    alone, the oracle would judge the honest copy (seen first) for the node holding the forged
+    one."""
+    hb = healthy()
+    blocks = list(chain(40))
+    forged = blocks[31].replace(signature=sign(blocks[31], (blocks[31].producer + 1) % 3).signature)
+    assert forged.hash == blocks[31].hash
+    hb.hold("node-0", [blocks[31]])
+    hb.hold("node-1", [forged])
+    assert where(check_chains_valid(hb.history(), oracle())) == [("B1", "node-1", 31)]
+
+
 def test_chain_checker_judges_reorged_out_blocks_too() -> None:
     hb = healthy()
     blocks = list(chain(40))

@@ -22,7 +22,7 @@ def check_chains_valid(history: History, oracle: ChainOracle) -> list[Violation]
         blocks: list[OBlock] = []
         for h in range(st.head + 1):
             hh = st.chain.get(h)
-            b = history.block(hh) if hh else None
+            b = history.block(hh, node) if hh else None
             if b is None:
                 out.append(
                     Violation("C2", "no block observed at this height of the chain", h,
@@ -33,11 +33,11 @@ def check_chains_valid(history: History, oracle: ChainOracle) -> list[Violation]
         out += [v.at(node) for v in _judge_runs(oracle, blocks)]
         held = {e["hash"] for e in history.of_node(node, "block")}
         gone = sorted(held - set(st.chain.values()))
-        orphans = [b for b in (history.block(x) for x in gone) if b is not None]
+        orphans = [b for b in (history.block(x, node) for x in gone) if b is not None]
         for b in orphans:
             out += [v.at(node) for v in oracle.block_violations(b)]
             pinfo = history.parent_of("0x" + b.parent_hash.hex())
-            parent = history.block("0x" + b.parent_hash.hex()) if pinfo else None
+            parent = history.block("0x" + b.parent_hash.hex(), node) if pinfo else None
             if parent is not None:
                 out += [v.at(node) for v in oracle.link_violations(parent, b)]
         out += [v.at(node) for v in oracle.signature_violations(orphans)]

@@ -5,6 +5,9 @@ the oracle (K1 all multiples present and no other, K2 hashes, K3 cumulative dige
 earlier list is judged for K1 (a multiple at or below the head observed just before it is
 missing) and K2 (a hash differs from the chain observed then), except at heights a reorg of
 that node changed within the observation's neighbourhood (head and list are two RPC reads).
+A list carries ``head_after``, the head read right after it: checkpoints above the final
+chain's head but at or below ``head_after`` were made while the list was read and are not
+judged against a chain that does not have their blocks yet.
 """
 
 from __future__ import annotations
@@ -53,11 +56,14 @@ def check_checkpoints(history: History, oracle: ChainOracle) -> list[Violation]:
         st = history.final_state(node)
         blocks: list[OBlock] = []
         for h in range(st.head + 1):
-            b = history.block(st.chain.get(h, ""))
+            b = history.block(st.chain.get(h, ""), node)
             if b is None:
                 break
             blocks.append(b)
         if st.head >= 0 and len(blocks) == st.head + 1:  # a chain observed in full
             last = _views(obs[-1]["checkpoints"])
+            moved = obs[-1].get("head_after")
+            if moved is not None and int(moved) > st.head:  # made after the chain we saw
+                last = [c for c in last if c.height <= st.head]
             out += [v.at(node) for v in oracle.checkpoint_violations(blocks, last)]
     return out

@@ -5,7 +5,9 @@ Rules of this model (Jepsen's: record first, judge after the fact):
    appended in observation order and never rewritten, so ``history.jsonl`` can be read while a
    run is still going and a crash loses nothing already written.
 2. Kinds: ``block`` (a node's chain shows ``hash`` at ``height``: parent, slot, producer,
-   received_at), ``block_data`` (a block's full RPC object, once per hash, for the oracle),
+   received_at, ``data``: the content id of the copy it holds), ``block_data`` (a block's full
+   RPC object, once per distinct content ``id``, for the oracle; older histories key it by
+   hash only),
    ``head``, ``reorg`` (a block at or below the old head changed: ancestor, old/new head,
    dropped blocks), ``checkpoints``, ``peers``, ``bans``, ``metrics`` (each on change),
    ``process`` (start / kill / stop / pause / resume / restart), ``fault`` (apply / clear),
@@ -90,11 +92,15 @@ class History:
         self.events = sorted(self.events, key=lambda e: e.get("t", 0.0))
         self._data: dict[str, dict[str, Any]] = {}
         self._parents: dict[str, tuple[int, str]] = {}
+        self._held: dict[tuple[str, str], str] = {}  # (node, hash) -> content id last held
         for e in self.events:
             if e["kind"] == "block_data":
-                self._data[e["hash"]] = e["block"]
+                self._data[e.get("id") or e["hash"]] = e["block"]
+                self._data.setdefault(e["hash"], e["block"])  # first copy seen, by hash
             elif e["kind"] == "block":
                 self._parents[e["hash"]] = (int(e["height"]), e.get("parent", ""))
+                if e.get("node") and e.get("data"):
+                    self._held[(e["node"], e["hash"])] = e["data"]
 
     @classmethod
     def of(cls, events: Iterable[Event]) -> History:
@@ -111,9 +117,12 @@ class History:
             e for e in self.events if e.get("node") == node and (not kinds or e["kind"] in kinds)
         ]
 
-    def block(self, h: str) -> OBlock | None:
-        """The oracle's view of a recorded block (None if its data was not recorded)."""
-        d = self._data.get(h)
+    def block(self, h: str, node: str | None = None) -> OBlock | None:
+        """The oracle's view of a recorded block (None if its data was not recorded): the copy
+        ``node`` held when given (a forged copy may share the honest header hash), else the
+        first copy seen."""
+        d = self._data.get(self._held.get((node, h), h)) if node else None
+        d = d if d is not None else self._data.get(h)
         if d is None:
             return None
         try:

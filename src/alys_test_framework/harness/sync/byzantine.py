@@ -1,13 +1,26 @@
 """Byzantine peers: a peer serving well-formed blocks signed by a non-authority (rewritten in
 the proxy, so the protocol itself is perfect) must be refused and banned, and honest sync must
-still complete."""
+still complete; and the Byzantine catalogue (targets/cluster/byzantine_catalogue.py) — an
+invalid input for every chain and wire rule of docs/CHAIN_RULES.md, on every path it applies
+to — played by a real TCP peer against one victim, each case judged by the rule it breaks."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from ...oracles.chain import ChainOracle, OBlock, OracleSpec
 from ...targets.cluster.byzantine import BlockForger
-from ...targets.cluster.fixture import attached_cluster
+from ...targets.cluster.byzantine_catalogue import (
+    VERIFY_BATCH,
+    ByzCase,
+    CaseResult,
+    Forge,
+    catalogue,
+    keys_from_files,
+    run_case,
+)
+from ...targets.cluster.fixture import ChainFixture, attached_cluster
 from ...targets.cluster.measure import chain_mismatches, sample_heights
 from ...waiting import WaitTimeout, wait_until
 from ..base import Outcome, harness_test
@@ -62,3 +75,96 @@ class ByzantineTests(SyncHarnessBase):
             bans = await c.nodes[f].call("admin_bans")
             out.record(bans=bans)
             out.expect(bool(bans), "byzantine peer banned", "victim's ban list is empty")
+
+    @harness_test("byzantine")
+    async def test_byzantine_catalogue(self, out: Outcome) -> None:
+        """Every rule's invalid input on every path, against one victim on a two-authority
+        chain (so producer rotation is a rule too): the bad block is never imported, the
+        sender is banned, or only penalised where P5 says so, and afterwards every block the
+        victim kept is valid per the oracle and an honest node syncs all of it. Each failure
+        names the case's rule id (B1–B6, C3, C4, E1, W1–W4, P1–P5, S2, F1)."""
+        self._needs(out, "admin_bans", "admin_peers", "node_status", "chain_getBlockByHeight")
+        fx = self._catalogue_fixture()
+        spec_dir = await fx.init_spec()
+        spec = OracleSpec.load(fx.spec_file)
+        forge = Forge(spec, keys_from_files([str(spec_dir / f"authority-{i}.key") for i in (0, 1)]))
+        cases = harness_cases(catalogue(fx.authorities))
+        results: list[CaseResult] = []
+        async with attached_cluster(fx, out, "byzantine_catalogue") as c:
+            victim = await c.add_node(fx.follower_args())
+            for case in cases:
+                self._progress(f"catalogue case {len(results) + 1}/{len(cases)}: {case.id}")
+                res = await run_case(
+                    case, spec=spec, victim_p2p=("127.0.0.1", victim.p2p_port),
+                    victim_rpc=victim.call, honest=[], forge=forge, timeout_s=CASE_TIMEOUT_S,
+                )  # fmt: skip
+                results.append(res)
+                for v in res.violations:
+                    out.fail(f"[{v.rule}] byzantine case {case.id}", str(v))
+            top = int((await victim.call("chain_head"))["height"])
+            chain = [
+                OBlock.from_json(await victim.call("chain_getBlockByHeight", h))
+                for h in range(top + 1)
+            ]
+            for v in ChainOracle(spec).judge_chain(chain)[:5]:
+                out.fail(f"[{v.rule}] victim's chain valid after the catalogue", str(v))
+            honest = await c.add_node(fx.follower_args())
+            await c.connect(honest.index, victim.index)
+            await self._sync_or_fail(
+                out, c, honest.index, "honest sync of the victim's chain completes", top,
+                share=0.25,
+            )  # fmt: skip
+        by_rule: dict[str, int] = {}
+        for r in results:
+            by_rule[r.case.rule] = by_rule.get(r.case.rule, 0) + 1
+        out.record(
+            cases=len(results),
+            cases_by_rule=by_rule,
+            cases_failed=sum(bool(r.violations) for r in results),
+            senders_banned=sum(r.banned for r in results),
+            victim_chain_blocks=top + 1,
+            slowest_cases={
+                r.case.id: round(r.seconds, 2)
+                for r in sorted(results, key=lambda r: -r.seconds)[:8]
+            },
+            case_results=[r.to_json() for r in results if r.violations][:20],
+        )
+        out.expect(bool(results), "catalogue played", "no case ran")
+
+    def _catalogue_fixture(self) -> ChainFixture:
+        """A chain of its own with two authorities: with one, every slot is the producer's
+        and the slot-owner rule (B3) and a second authority's signature (B1) have no case."""
+        return ChainFixture(
+            self.target,
+            Path(self.ctx.workdir) / "sync-byzantine",
+            self.ctx.events,
+            authorities=2,
+            checkpoint_interval=self.fixture.checkpoint_interval,
+            seed=self.ctx.seed,
+            stall_s=self.stall_s,
+            recording=self.fixture.recording,
+        )
+
+    def _progress(self, what: str) -> None:
+        if self.ctx.events is not None:
+            self.ctx.events.emit("progress", self.name, test="test_byzantine_catalogue",
+                                 waiting_for=what)  # fmt: skip
+
+
+CASE_TIMEOUT_S = 8.0  # the victim's own stall deadline (5 s by default) must fit in a case
+_BIG = VERIFY_BATCH + 16
+
+
+def harness_cases(cases: list[ByzCase]) -> list[ByzCase]:
+    """The cases a phase run plays (the whole catalogue is the slow tier's): every rule on
+    gossip, on a range of one, in the middle of a few and last of more than one verification
+    batch, every frame, handshake, withholding and flapping case; equivocation last (it leaves
+    two blocks for one slot that later cases must not build on)."""
+    keep = [
+        c
+        for c in cases
+        if c.path != "range"
+        or not c.spoil
+        or (c.size, c.position) in ((1, "first"), (5, "middle"), (_BIG, "last"))
+    ]
+    return sorted(keep, key=lambda c: c.path == "equivocation")

@@ -127,8 +127,12 @@ BLOCK_SPOILS: dict[str, tuple[str, Spoil]] = {
 
 
 def _big_body(b: OBlock, spec: OracleSpec) -> OBlock:
-    n = spec.max_block_bytes // 60_000 + 1
-    txs = tuple(bytes([i]) * 60_000 for i in range(n))
+    """A body one byte over ``max_block_bytes``: inside the wire's per-block slack (W3 allows
+    ``max_block_bytes + 4096``), so only B6 itself can refuse it — a grossly oversized body
+    is the frame case W3-oversized-block."""
+    total = spec.max_block_bytes + 1
+    sizes = [60_000] * (total // 60_000) + ([total % 60_000] if total % 60_000 else [])
+    txs = tuple(bytes([i % 256]) * n for i, n in enumerate(sizes))
     return b.replace(txs=txs, tx_root=tx_root(txs))
 
 
@@ -246,6 +250,7 @@ class ByzantinePeer:
         self.responder: Callable[[int, int, int], bytes | None] | None = None
         self.anchor_height = 0
         self.pongs = 0
+        self.gossip_received: list[bytes] = []  # hashes of the NewBlocks the victim sent us
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -310,6 +315,9 @@ class ByzantinePeer:
             self.send(b"\x0b" + p[1:9])
         elif t == 11:
             self.pongs += 1
+        elif t == 7 and len(p) >= 5:  # NewBlock: what the victim gossips to us
+            with contextlib.suppress(Exception):
+                self.gossip_received.append(OBlock.decode(p[5:]).hash)
         elif t == 12:
             self.disconnect_reason = p[5:].decode(errors="replace")
 
@@ -466,6 +474,7 @@ async def play_case(
     ``penalty`` → not banned but the score dropped, or (withheld/empty ranges) it asked again.
     """
     t0 = time.monotonic()
+    tie: OBlock | None = None  # equivocation: the first block, which the victim must keep
     base_h = await quiesce(victim_rpc, timeout_s, poll_s)
     parent = await victim_rpc("chain_getBlockByHeight", base_h)
     anchor = OBlock.from_json(parent)
@@ -493,6 +502,10 @@ async def play_case(
             x, y = equivocation(anchor, spec, forge)
             await _wait(lambda: _handshook(peer), 5, poll_s)
             peer.send(new_block_payload(x.encode()))
+            # the second block only once the first is the head: then the pair is a tie the
+            # victim must keep (F1), not a race of two arrivals
+            if await _head_becomes(victim_rpc, x, timeout_s, poll_s):
+                tie = x
             peer.send(new_block_payload(y.encode()))
         elif case.path == "frame":
             assert case.frame is not None
@@ -520,6 +533,14 @@ async def play_case(
         if got and _same(OBlock.from_json(got), b):
             in_chain.append(got["hash"])
     vs = _judge(case, bad, banned, score, in_chain, peer)
+    if tie is not None and tie.hash in peer.gossip_received:
+        vs.append(Violation("G1", f"{case.id}: the victim forwarded the gossiped block back to "
+                            "its sender", tie.height))  # fmt: skip
+    if tie is not None:
+        got = await victim_rpc("chain_getBlockByHeight", tie.height)
+        if not (got and _same(OBlock.from_json(got), tie)):
+            vs.append(Violation("F1", f"{case.id}: the victim switched its head to another block "
+                                "of the same height (ties keep the head)", tie.height))  # fmt: skip
     end = int((await victim_rpc("chain_head"))["height"])
     stale = bool(vs) and not in_chain and case.path == "gossip" and end > base_h
     return CaseResult(case, ["0x" + b.hash.hex() for b in bad], banned, score, in_chain, vs,
@@ -585,6 +606,16 @@ async def _imported(rpc: RpcCall, bad: Sequence[OBlock]) -> bool:
         got = await rpc("chain_getBlockByHeight", b.height)
         if got and _same(OBlock.from_json(got), b):
             return True
+    return False
+
+
+async def _head_becomes(rpc: RpcCall, b: OBlock, timeout_s: float, poll_s: float) -> bool:
+    want = "0x" + b.hash.hex()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if (await rpc("chain_head"))["hash"] == want:
+            return True
+        await asyncio.sleep(poll_s)
     return False
 
 

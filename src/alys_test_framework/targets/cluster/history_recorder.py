@@ -12,7 +12,11 @@ Rules of this adapter:
    up.
 2. Heads are polled every ``poll_s`` (20 ms by default); a changed head fetches the new blocks
    with JSON-RPC batches, finds the common ancestor when a block at or below the old head
-   changed (a ``reorg`` event), and records every block once as ``block_data``. Peers, bans,
+   changed (a ``reorg`` event), and records every distinct block once as ``block_data``, keyed
+   by its content (``data``: hash + digest of every field but ``received_at``), not its hash
+   alone: a forged copy that keeps the honest header hash (a signature or body the hash does
+   not cover) is a different block, and each node's ``block`` event names the copy it holds.
+   Peers, bans,
    checkpoints and metrics are polled every ``slow_poll_s`` and written on change.
 3. It records only what it observed; a node that does not answer is ``unreachable`` until it
    answers again. Faults, process actions and client operations come from the caller
@@ -25,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +43,7 @@ import aiohttp
 from ...checkers.history import History, HistoryWriter
 from .profiles import parse_metrics
 
+FINAL_TRIES = 5  # last observation: re-read a node still moving until chain and list agree
 BATCH = 100  # the node refuses JSON-RPC batches of more than 100 calls (docs/NODE_API.md)
 METRICS = ("alys_peers", "alys_peer_bans_total", "alys_head_height", "alys_blocks_imported_total")
 PROCESS_EVENTS = {
@@ -62,6 +69,7 @@ class _Unavailable(Exception):
 @dataclass
 class _NodeView:
     chain: dict[int, str] = field(default_factory=dict)
+    data: dict[int, str] = field(default_factory=dict)  # height -> content id of the copy held
     head: tuple[int, str] = (-1, "")
     reachable: bool = True
     last_slow: float = 0.0
@@ -235,7 +243,13 @@ class HistoryRecorder:
             now = time.monotonic()
             if final or now - view.last_slow >= self.slow_poll_s:
                 view.last_slow = now
-                await self._slow(node, view, final)
+                after = await self._slow(node, view, final)
+                for _ in range(FINAL_TRIES if final else 0):
+                    if after is None or after == view.head[0]:
+                        break  # the final chain and checkpoint list describe one state
+                    head = await self._call(node, "chain_head", [])
+                    await self._sync_chain(node, view, int(head["height"]), time.time())
+                    after = await self._slow(node, view, final)
 
     async def _sync_chain(self, node: NodeLike, view: _NodeView, target: int, t: float) -> None:
         """Chain events carry ``t`` = when the head request was sent: a reply describes a state
@@ -251,6 +265,7 @@ class HistoryRecorder:
                     # the durability checker judges (D1, D2)
                     for k in [k for k in view.chain if k > target]:
                         del view.chain[k]
+                        view.data.pop(k, None)
                     view.head = (target, view.chain[target])
                     self.writer.write("head", node.name, t=t, height=target, hash=view.head[1])
                 return
@@ -267,18 +282,22 @@ class HistoryRecorder:
                               dropped=dropped)  # fmt: skip
         for b in fetched:
             hx = b["hash"]
-            if hx not in self._known_data:
-                self._known_data.add(hx)
-                self.writer.write("block_data", None, t=t, hash=hx, block=b)
-            if view.chain.get(int(b["height"])) != hx:
+            did = data_id(b)
+            if did not in self._known_data:
+                self._known_data.add(did)
+                self.writer.write("block_data", None, t=t, hash=hx, id=did, block=b)
+            k = int(b["height"])
+            if view.chain.get(k) != hx or view.data.get(k) != did:
                 self.writer.write(
                     "block", node.name, t=t, height=b["height"], hash=hx, parent=b["parent_hash"],
                     producer=b["producer"], timestamp=b["timestamp"],
-                    received_at=b.get("received_at"),
+                    received_at=b.get("received_at"), data=did,
                 )  # fmt: skip
-            view.chain[int(b["height"])] = hx
+            view.chain[k] = hx
+            view.data[k] = did
         for k in [k for k in view.chain if k > int(tip["height"])]:
             del view.chain[k]
+            view.data.pop(k, None)
         view.head = (int(tip["height"]), tip["hash"])
         self.writer.write("head", node.name, t=t, height=view.head[0], hash=view.head[1])
 
@@ -306,7 +325,9 @@ class HistoryRecorder:
                 out.append(r)
         return out
 
-    async def _slow(self, node: NodeLike, view: _NodeView, final: bool) -> None:
+    async def _slow(self, node: NodeLike, view: _NodeView, final: bool) -> int | None:
+        """Peers, bans, checkpoints and metrics; returns the head read after the checkpoint
+        list (None when the list was not read)."""
         peers, bans = await self._batch(node, [("admin_peers", []), ("admin_bans", [])])
         peers_key = sorted((p.get("id"), p.get("addr")) for p in peers or [])
         if peers_key != view.peers:
@@ -320,10 +341,16 @@ class HistoryRecorder:
             self.writer.write("bans", node.name, bans=list(bans or []))
         if final or view.head[0] != view.cp_head:
             view.cp_head = view.head[0]
-            cps = await self._call(node, "chain_getCheckpoints", [])
-            if cps != view.checkpoints:
+            # the head is read again right after the list, in the same batch: a checkpoint
+            # above ``head`` but at or below ``head_after`` was made while we read, not wrongly
+            cps, after = await self._batch(node, [("chain_getCheckpoints", []), ("chain_head", [])])
+            head_after = int(after["height"]) if isinstance(after, dict) else None
+            if cps is not None and (cps != view.checkpoints or final):
                 view.checkpoints = cps
-                self.writer.write("checkpoints", node.name, checkpoints=cps, head=view.head[0])
+                self.writer.write("checkpoints", node.name, checkpoints=cps, head=view.head[0],
+                                  head_after=head_after)  # fmt: skip
+            return head_after
+        return None
         values = await self._metrics(node)
         if values is not None and values != view.metrics:
             view.metrics = values
@@ -403,6 +430,15 @@ class _Event:
     type: str
     metadata: dict[str, Any]
     timestamp: float
+
+
+def data_id(block: dict[str, Any]) -> str:
+    """Content id of a block as served: its hash plus a digest of every other field but the
+    node-local ``received_at`` (two copies with one header hash may differ in signature or
+    body, which the header hash does not cover)."""
+    body = {k: v for k, v in block.items() if k != "received_at"}
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{block['hash']}#{digest[:16]}"
 
 
 def _linked(blocks: Sequence[dict[str, Any]], anchor: str | None) -> bool:
