@@ -73,12 +73,15 @@ def _load_config(
     preset: str | None,
     seed: int | None,
     continue_on_failure: bool | None = None,
+    fail_fast: bool | None = None,
 ) -> TestConfig:
     overrides: dict[str, Any] = {}
     if seed is not None:
         overrides["seed"] = seed
     if continue_on_failure:
         overrides["continue_on_failure"] = True
+    if fail_fast:
+        overrides["fail_fast"] = True
     try:
         return TestConfig.load(path=config, preset=preset, overrides=overrides)
     except ConfigError as exc:
@@ -188,6 +191,12 @@ def run(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for every random choice")] = None,
     continue_on_failure: Annotated[bool, typer.Option("--continue-on-failure")] = False,
+    fail_fast: Annotated[
+        bool,
+        typer.Option(
+            "--fail-fast", help="Stop each harness at its first FAILED test (the rest skipped)"
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the result table")] = False,
     only: Annotated[
         list[str] | None,
@@ -214,7 +223,7 @@ def run(
             phases.append(MigrationPhase.parse(name))
         except ValueError as exc:
             _fail(str(exc))
-    cfg = _load_config(config, preset, seed, continue_on_failure)
+    cfg = _load_config(config, preset, seed, continue_on_failure, fail_fast)
     try:
         registry = load_registry(cfg)
     except PluginError as exc:

@@ -89,6 +89,23 @@ class SyncConfig(_Section):
         2_000, gt=0, description="blocks of the resilience/checkpoint/byzantine/parallel chains"
     )
     template_cache: bool = Field(True, description="keep template chains between runs")
+    # the original SyncTestHarness's quality gates (judged by SyncQualityValidator)
+    min_blocks_per_s: float = Field(100.0, gt=0, description="full-sync throughput gate")
+    checkpoint_intervals: list[int] = Field(
+        default_factory=lambda: [10, 250], description="intervals the interval test exercises"
+    )
+    min_checkpoint_interval: int = Field(10, gt=0, description="smallest interval accepted")
+    max_checkpoint_interval: int = Field(250, gt=0, description="largest interval accepted")
+    max_parallel_sessions: int = Field(6, gt=0, description="fresh nodes syncing at once")
+    min_load_balance: float = Field(
+        0.70, gt=0, le=1, description="smallest / largest share of ranges per source"
+    )
+    min_failure_throughput: float = Field(
+        0.60, gt=0, le=1, description="throughput with a lost source / failure-free throughput"
+    )
+    min_recovery_rate: float = Field(
+        0.80, gt=0, le=1, description="share of failure scenarios (and disconnections) recovered"
+    )
 
 
 class PerformanceConfig(_Section):
@@ -163,6 +180,9 @@ class TestConfig(_Section):
     workers: int = Field(8, gt=0)
     seed: int = Field(0, ge=0)
     continue_on_failure: bool = False
+    fail_fast: bool = Field(
+        False, description="stop a harness at its first FAILED test (the rest: skipped)"
+    )
     plugins: list[str] = Field(
         default_factory=list,
         description="'module:function' hooks called with the harness registry to add harnesses",

@@ -285,7 +285,14 @@ class MigrationTestFramework:
         if self.config.parallel_tests and len(harnesses) > 1:
             per = await asyncio.gather(*(self._run_harness(h) for h in harnesses))
         else:
-            per = [await self._run_harness(h) for h in harnesses]
+            per = []
+            for h in harnesses:
+                if self.config.fail_fast and any(
+                    r.status is TestStatus.FAILED for rs in per for r in rs
+                ):  # --fail-fast: the phase already failed; its other harnesses are not run
+                    per.append([self._harness_skipped(h.name, "not run: --fail-fast")])
+                    continue
+                per.append(await self._run_harness(h))
         self._active = []
         result.results = broken + [r for rs in per for r in rs]
         result.harness_metrics = {h.name: _safe_metrics(h) for h in harnesses}
@@ -391,6 +398,12 @@ class MigrationTestFramework:
         from .pytest_plugin import PytestHarness
 
         return [PytestHarness(ctx, self.include_pytest)]
+
+    def _harness_skipped(self, harness: str, message: str) -> TestResult:
+        result = TestResult("run_all_tests", harness, "harness", TestStatus.SKIPPED, 0.0, message)
+        self.events.emit("test_finished", harness, test="run_all_tests", category="harness",
+                         status="skipped", duration_s=0.0, message=message)  # fmt: skip
+        return result
 
     def _harness_error(self, harness: str, step: str, message: str) -> TestResult:
         result = TestResult(step, harness, "harness", TestStatus.ERROR, 0.0, message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +168,33 @@ def test_a_stall_is_a_named_liveness_failure_and_a_wait_timeout_names_its_condit
     assert stalled.message.startswith("liveness: stalled: node-1 height made no progress")
     assert waited.status is TestStatus.ERROR
     assert "waiting for two peers; last observed: 1" in waited.message
+
+
+def test_fail_fast_skips_the_rest_of_a_harness_after_its_first_failure(tmp_path: Path) -> None:
+    """--fail-fast (the mutation exam's mode): the first FAILED test ends the harness; an
+    ERROR does not (a later test may still name the violated rule)."""
+    from alys_test_framework.results import TestStatus
+    from alys_test_framework.testing import run_harness
+
+    class Three(BaseHarness):
+        name = "three"
+        categories = ("c",)
+
+        @harness_test("c")
+        async def test_a_errors(self, out: Outcome) -> None:
+            raise RuntimeError("broken")
+
+        @harness_test("c")
+        async def test_b_fails(self, out: Outcome) -> None:
+            out.expect(False, "b holds")
+
+        @harness_test("c")
+        async def test_c_never_runs(self, out: Outcome) -> None:
+            out.expect(True, "c holds")
+
+    def statuses(cfg: TestConfig) -> list[TestStatus]:
+        return [r.status for r in run_harness(Three, cfg, tmp_path)]
+
+    on = TestConfig.load(overrides={"fail_fast": True})
+    assert statuses(on) == [TestStatus.ERROR, TestStatus.FAILED, TestStatus.SKIPPED]
+    assert statuses(TestConfig.load())[2] is TestStatus.PASSED

@@ -203,10 +203,19 @@ class BaseHarness:
     async def run_tests(self, only: Iterable[str] | None = None) -> list[TestResult]:
         wanted = set(only) if only is not None else None
         results = []
+        stop = ""  # --fail-fast: why the rest is not run
         for name, category, timeout in self.test_methods():
             if wanted is not None and name not in wanted:
                 continue
-            results.append(await self.run_one(name, category, timeout))
+            if stop:
+                skipped = TestResult(name, self.name, category, TestStatus.SKIPPED, 0.0, stop)
+                self.results.append(skipped)
+                results.append(skipped)
+                continue
+            r = await self.run_one(name, category, timeout)
+            results.append(r)
+            if self.config.fail_fast and r.status is TestStatus.FAILED:
+                stop = f"not run: --fail-fast after {r.name} failed"
         return results
 
     async def run_one(self, name: str, category: str, timeout_s: float | None = None) -> TestResult:
