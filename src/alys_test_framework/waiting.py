@@ -39,12 +39,16 @@ class WaitTimeout(TimeoutError):
 class Stalled(WaitTimeout):
     """Nothing progressed for a whole stall window."""
 
-    def __init__(self, what: str, stall_s: float, last: object, context: str = "") -> None:
+    def __init__(
+        self, what: str, stall_s: float, last: object, context: str = "", rule: str = ""
+    ) -> None:
         self.stall_s = stall_s
         self.context = context
+        self.rule = rule  # the liveness rule the stall breaks (e.g. S4), when the waiter knows
         TimeoutError.__init__(
             self,
-            f"stalled: {what} made no progress for {stall_s:g} s at {last!r}"
+            (f"[{rule}] " if rule else "")
+            + f"stalled: {what} made no progress for {stall_s:g} s at {last!r}"
             + (f"; {context}" if context else ""),
         )
         self.what = what
@@ -135,12 +139,15 @@ async def wait_for_progress(
     timeout_s: float | None = None,
     poll_s: float = DEFAULT_POLL_S,
     context: Callable[[], str | Awaitable[str]] | None = None,
+    rule: str = "",
 ) -> Any:
     """Wait until ``done(observe())``, failing fast when the observed value stops changing.
 
     ``observe`` returns a comparable snapshot (a height, a tuple of heights); any change counts
     as progress and restarts the stall window. ``context`` adds detail to a stall message
-    (peers, last requests). ``timeout_s`` is an outer bound for progress that never ends.
+    (peers, last requests); ``rule`` names the liveness rule a stall breaks (docs/CHAIN_RULES.md
+    S4 for a sync, S5 for convergence), so the failure says which promise was not kept.
+    ``timeout_s`` is an outer bound for progress that never ends.
     """
     start = time.monotonic()
     last = await _call(observe)
@@ -154,7 +161,7 @@ async def wait_for_progress(
             continue
         if now - last_change >= stall_s:
             detail = await _call(context) if context is not None else ""
-            raise Stalled(what, stall_s, last, detail)
+            raise Stalled(what, stall_s, last, detail, rule)
         if timeout_s is not None and now - start >= timeout_s:
             raise WaitTimeout(what, timeout_s, last)
     return last

@@ -242,6 +242,7 @@ class NodeCluster:
         hs = await wait_for_progress(
             lambda: self.heads(idx), same, what,
             stall_s=self.stall_s, timeout_s=timeout_s, context=lambda: self.peer_context(idx),
+            rule="S5",
         )  # fmt: skip
         return time.monotonic() - t0, next(iter(hs.values()))
 

@@ -131,6 +131,7 @@ async def follow_sync(
         stall_s=stall_s if stall_s is not None else cluster.stall_s,
         timeout_s=timeout_s,
         context=lambda: cluster.peer_context([index]),
+        rule="S4",  # a node behind an honest connected peer must keep rising
     )
     return curve
 
