@@ -101,6 +101,8 @@ class ByzantineTests(SyncHarnessBase):
                 results.append(res)
                 for v in res.violations:
                     out.fail(f"[{v.rule}] byzantine case {case.id}", str(v))
+                if res.violations and self.config.fail_fast:
+                    break  # --fail-fast: the first broken rule is the verdict
             top = int((await victim.call("chain_head"))["height"])
             chain = [
                 OBlock.from_json(await victim.call("chain_getBlockByHeight", h))
