@@ -12,8 +12,10 @@ Rules:
 2. A mutant whose snippet is missing or not unique is reported ``no longer applies`` and left
    out of the rate; ``--check`` only reports applicability.
 3. Killed = the phase failed and at least one failing test or validator names something other
-   than a timeout or a stall (a wait that saw no progress is a timeout by another name). A
-   phase that fails only by timeouts/stalls, or runs past ``--timeout-s``, counts as missed. A run that cannot start (exit 2, a crash) is an ``error``, also not a kill.
+   than a timeout or a stall. ``killed-liveness`` = it failed only by stalls that were detected
+   within the stall window and name the liveness rule broken (``[S4] stalled: …``, ``[S5]``):
+   counted as caught (stall detection is what replaces timeouts) but shown apart. A phase that
+   fails only by timeouts or unnamed stalls, or runs past ``--timeout-s``, counts as missed. A run that cannot start (exit 2, a crash) is an ``error``, also not a kill.
 4. The unmutated copy is run first for every selected phase (``--no-baseline`` skips it); if
    it fails, that phase's mutants are reported ``invalid`` (a red baseline proves nothing).
 5. ``--chaos`` runs ``alys-test chaos`` (default ``--duration 120 --seed 1``, or the
@@ -29,6 +31,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -42,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from catalogue import MUTANTS, Mutant  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
+LIVENESS_RULE = re.compile(r"\[(S4|S5)\] stalled")  # a stall naming its rule (waiting.py)
 TIMEOUT_WORDS = ("timed out", "timeout", "time out", "exceeded the duration", "stalled")
 
 
@@ -171,6 +175,9 @@ def judge(rc: int | None, report_dir: str) -> tuple[str, str]:
     real = [f for f in fails if not any(w in f.lower() for w in TIMEOUT_WORDS)]
     if real:
         return "killed", real[0][:300]
+    named = [f for f in fails if LIVENESS_RULE.search(f)]
+    if named:  # a stall detected within the stall window and named as the rule it breaks
+        return "killed-liveness", named[0][:300]
     if fails:
         return "missed-timeout", fails[0][:300]
     return "error", "exit 1 without a failing test in report.json"
@@ -281,18 +288,21 @@ def main(argv: list[str] | None = None) -> int:
             )
     print()
     print(
-        f"{'phase':24} {'killed':>7} {'survived':>9} {'timeout':>8} {'error':>6} {'n/a':>4} {'kill rate':>10}"
+        f"{'phase':24} {'killed':>7} {'liveness':>8} {'survived':>9} {'timeout':>8} {'error':>6} "
+        f"{'n/a':>4} {'kill rate':>10}"
     )
     for ph in phases:
         rs = [o for o in outcomes if o.phase == ph and not o.id.startswith("baseline:")]
         c = {
             s: sum(o.status == s for o in rs)
-            for s in ("killed", "survived", "missed-timeout", "error", "no-longer-applies")
-        }
-        judged = c["killed"] + c["survived"] + c["missed-timeout"] + c["error"]
-        rate = f"{100 * c['killed'] / judged:.0f} %" if judged else "-"
-        print(f"{ph:24} {c['killed']:7} {c['survived']:9} {c['missed-timeout']:8} {c['error']:6} "
-              f"{c['no-longer-applies']:4} {rate:>10}")  # fmt: skip
+            for s in ("killed", "killed-liveness", "survived", "missed-timeout", "error",
+                      "no-longer-applies")
+        }  # fmt: skip
+        caught = c["killed"] + c["killed-liveness"]
+        judged = caught + c["survived"] + c["missed-timeout"] + c["error"]
+        rate = f"{100 * caught / judged:.0f} %" if judged else "-"
+        print(f"{ph:24} {c['killed']:7} {c['killed-liveness']:8} {c['survived']:9} "
+              f"{c['missed-timeout']:8} {c['error']:6} {c['no-longer-applies']:4} {rate:>10}")  # fmt: skip
     if a.out:
         a.out.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     return 0
