@@ -23,6 +23,8 @@ Rules:
    the phase name ``chaos``. Killed = exit 1 and a cluster checker naming its rule in
    chaos_report.json (``failed_checkers``); a run that fails only by faults not recovered or
    errors is ``no-rule`` (not a kill): the verdict must name what broke.
+6. A survivor the catalogue declares equivalent (``EQUIVALENT``: no input can tell it from the
+   original, with the reason) is reported ``equivalent`` and left out of the rate.
 """
 
 from __future__ import annotations
@@ -209,6 +211,8 @@ def run_one(
         else:
             rc, report = _run_phase(src, work, phase, preset, timeout_s, extra)
             status, detail = judge(rc, report)
+        if m is not None and status == "survived" and m.equivalent:
+            status, detail = "equivalent", m.equivalent
         if m is None:  # the baseline must pass
             status = "passed" if rc == 0 else "failed"
         return Outcome(mid, phase, status, detail, time.monotonic() - t0)
@@ -289,20 +293,21 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"{'phase':24} {'killed':>7} {'liveness':>8} {'survived':>9} {'timeout':>8} {'error':>6} "
-        f"{'n/a':>4} {'kill rate':>10}"
+        f"{'n/a':>4} {'equiv':>5} {'kill rate':>10}"
     )
     for ph in phases:
         rs = [o for o in outcomes if o.phase == ph and not o.id.startswith("baseline:")]
         c = {
             s: sum(o.status == s for o in rs)
             for s in ("killed", "killed-liveness", "survived", "missed-timeout", "error",
-                      "no-longer-applies")
+                      "no-longer-applies", "equivalent")
         }  # fmt: skip
         caught = c["killed"] + c["killed-liveness"]
         judged = caught + c["survived"] + c["missed-timeout"] + c["error"]
         rate = f"{100 * caught / judged:.0f} %" if judged else "-"
         print(f"{ph:24} {c['killed']:7} {c['killed-liveness']:8} {c['survived']:9} "
-              f"{c['missed-timeout']:8} {c['error']:6} {c['no-longer-applies']:4} {rate:>10}")  # fmt: skip
+              f"{c['missed-timeout']:8} {c['error']:6} {c['no-longer-applies']:4} "
+              f"{c['equivalent']:5} {rate:>10}")  # fmt: skip
     if a.out:
         a.out.write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     return 0
