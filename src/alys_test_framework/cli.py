@@ -294,6 +294,10 @@ def chaos(
         int | None,
         typer.Option("--producers", min=1, help="Authorities producing (default 2: forks)"),
     ] = None,
+    network: Annotated[
+        str | None,
+        typer.Option("--network", help="Network faults: auto (kernel where root) | proxy | kernel"),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the schedule")] = None,
     preset: Annotated[str | None, typer.Option(help="default | development | ci_cd")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
@@ -311,7 +315,7 @@ def chaos(
     cfg = _load_config(config, preset, seed)
     try:
         names = [n for n in (events or "").split(",") if n.strip()]
-        settings = settings_from_config(cfg, duration, names or None, nodes, producers)
+        settings = settings_from_config(cfg, duration, names or None, nodes, producers, network)
         settings.schedule()  # a bad node/producer count is one clear line, not a traceback
     except ValueError as exc:
         _fail(str(exc))

@@ -4,17 +4,20 @@ exits 143 and leaves no cgroup, mount or process behind."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from alys_test_framework.chaos.cleanup import CGROUP_ROOT
-from alys_test_framework.waiting import wait_until_blocking
+from alys_test_framework.waiting import wait_for_progress, wait_until_blocking
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="mounts and cgroups need root")
 
@@ -70,6 +73,24 @@ def test_watchdog_undoes_everything_after_sigkill(tmp_path: Path) -> None:
         proc.kill()
 
 
+def _wait_progressing(
+    proc: subprocess.Popen[str], cond: Callable[[], bool], what: str, stall_s: float = 60.0
+) -> None:
+    """Until ``cond()``, failing only when the run printed nothing new for ``stall_s`` (a loaded
+    machine sets the cluster up slowly, not never) or exited; the output is drained meanwhile."""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+    reader.start()
+
+    async def wait() -> None:
+        await wait_for_progress(lambda: (len(lines), proc.poll()),
+                                lambda seen: cond() or seen[1] is not None, what,
+                                stall_s=stall_s, poll_s=0.1)  # fmt: skip
+
+    asyncio.run(wait())
+    assert proc.poll() is None and cond(), f"{what}: the run exited: {''.join(lines[-20:])}"
+
+
 def _leftovers(run_pid: int, tag: str) -> dict[str, object]:
     cgs = [str(p) for c in ("memory", "cpu", "blkio") for p in (CGROUP_ROOT / c).glob(
         f"alys-chaos-{run_pid}")]  # fmt: skip
@@ -100,12 +121,11 @@ def test_interrupted_chaos_run_leaves_nothing(tmp_path: Path, sig: signal.Signal
                     return True
             return False
 
-        wait_until_blocking(journal_live, 120, "a cgroup recorded in the chaos journal",
-                            poll_s=0.1)  # fmt: skip
+        _wait_progressing(proc, journal_live, "a cgroup recorded in the chaos journal")
         proc.send_signal(sig)
         rc = proc.wait(60)
         if sig is signal.SIGTERM:
-            assert rc == 143, proc.stdout.read()  # type: ignore[union-attr]
+            assert rc == 143, rc
         wait_until_blocking(
             lambda: _leftovers(proc.pid, tag) == {"cgroups": [], "mounts": [], "procs": []},
             30, f"nothing left after {sig.name}", observe=lambda: _leftovers(proc.pid, tag),

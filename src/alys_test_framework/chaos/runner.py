@@ -32,11 +32,11 @@ from ..oracles.chain import ChainOracle, OracleSpec
 from ..targets.cluster import NodeCluster
 from ..targets.cluster.fixture import NodeTarget
 from ..targets.cluster.history_recorder import HistoryRecorder
-from ..waiting import WaitTimeout, wait_until
+from ..waiting import WaitTimeout, wait_for_progress, wait_until
 from .cleanup import CleanupJournal, replay_stale
 from .events import ChaosEvent, ChaosEventType
 from .health import SystemHealthMonitor
-from .mechanisms import MECHANISMS, ChaosContext, Mechanism
+from .mechanisms import ChaosContext, Mechanism, select
 from .mechanisms.base import delivery_delays, head, median, reconnect
 from .report import ChaosReport, EventResult
 from .scheduler import ChaosEventScheduler, ChaosPhase, ScheduleSpec, format_schedule
@@ -44,6 +44,8 @@ from .scheduler import ChaosEventScheduler, ChaosPhase, ScheduleSpec, format_sch
 TMPFS_MIB = 32
 RPC_BATCH_LIMIT = 100
 REDIAL_AFTER_S = 5.0
+STALL_S = 30.0  # no progress for this long ends a wait of the run's own set-up
+RECOVERY_BOUND_X = 6  # a recovery still progressing is given this many stall windows in all
 
 
 @dataclass
@@ -62,6 +64,7 @@ class ChaosSettings:
     # two authorities: a partition splits them, both sides extend their own branch, and the
     # heal makes fork choice pick one (one producer never forks)
     producers: int = 2
+    network: str = "auto"  # proxy | kernel | auto (mechanisms.select)
 
     def schedule_spec(self) -> ScheduleSpec:
         return ScheduleSpec(self.seed, self.duration_s, self.event_frequency,
@@ -127,9 +130,11 @@ class ChaosRun:
             monitor.start()
 
             self._phase(ChaosPhase.PRE_CHAOS_HEALTH_CHECK)
-            await wait_until(lambda: _min_head(ctx, 5), 60, "producer past height 5", poll_s=0.05)
-            if await self._caught_up(ctx, 60) is None:
-                raise WaitTimeout("every node caught up with the producer", 60, None)
+            await wait_for_progress(lambda: head(ctx, ctx.producer),
+                                    lambda h: h is not None and h >= 5, "producer past height 5",
+                                    stall_s=STALL_S, poll_s=0.05)  # fmt: skip
+            if await self._caught_up(ctx, STALL_S) is None:
+                raise WaitTimeout("every node caught up with the producer", STALL_S, None)
             await self._all_healthy(ctx, 30)
             for i in ctx.others(ctx.producer):
                 top = await head(ctx, i) or 0
@@ -240,9 +245,9 @@ class ChaosRun:
 
     # -- one event ------------------------------------------------------------------------
     async def _event(self, ctx: ChaosContext, ev: ChaosEvent, t0: float) -> None:
-        cls = MECHANISMS[ev.type]
-        why = cls.unavailable()
+        cls, why = select(ev.type, self.settings.network)
         res = EventResult(ev.to_json(), "unsupported", why or "")
+        res.effect = {"mechanism": getattr(cls, "name", "proxy")}
         self.results.append(res)
         if why is not None:
             self.log(f"[chaos] {ev.label()}: unsupported: {why}")
@@ -262,7 +267,7 @@ class ChaosRun:
             if left > 0:
                 await asyncio.sleep(left)  # the fault window
             effect = await mech.measure()
-            res.effect = {"summary": effect.summary, **effect.measured}
+            res.effect = {"summary": effect.summary, **res.effect, **effect.measured}
             res.status = "passed" if effect.seen else "failed"
             res.detail = effect.summary if effect.seen else f"effect not seen: {effect.summary}"
         except Exception as exc:  # noqa: BLE001 - the event's result says what broke
@@ -280,37 +285,45 @@ class ChaosRun:
         if rtime is None:
             if res.status == "passed":
                 res.status = "failed"
-                res.detail += f"; not recovered within {self.settings.recovery_timeout_s:g} s"
+                res.detail += (f"; not recovered (no progress for "
+                               f"{self.settings.recovery_timeout_s:g} s)")  # fmt: skip
         else:
             res.recovery_s = round(rtime, 3)
         self.log(f"[chaos] {ev.label()}: {res.status}: {res.detail} (recovery {res.recovery_s} s)")
 
     async def _caught_up(
-        self, ctx: ChaosContext, timeout_s: float, ev: ChaosEvent | None = None
+        self, ctx: ChaosContext, stall_s: float, ev: ChaosEvent | None = None
     ) -> float | None:
         """Seconds until every node answers and holds the producer's head of now (the head at
-        heal time, for an event); re-dials the event's links every ``REDIAL_AFTER_S``."""
+        heal time, for an event), or None once no node got closer to it for ``stall_s`` (a
+        loaded machine recovers slowly but steadily: progress, not a deadline, is judged; an
+        outer bound of ``RECOVERY_BOUND_X * stall_s`` ends a recovery that never completes).
+        Re-dials the event's links every ``REDIAL_AFTER_S``."""
         t = time.monotonic()
         goal = await head(ctx, ctx.producer)
         last_dial = t  # nodes re-dial by themselves; help only a recovery that takes long
 
-        async def done() -> bool:
+        async def observe() -> tuple[int, ...] | None:
             nonlocal last_dial, goal
             if goal is None:
                 goal = await head(ctx, ctx.producer)
-                return False
+                return None
             hs = [await head(ctx, i) for i in range(ctx.n)]
-            if all(h is not None and h >= goal for h in hs):
-                return True
-            if time.monotonic() - last_dial > REDIAL_AFTER_S:  # e.g. a dial refused while banned
-                last_dial = time.monotonic()
+            got = tuple(-1 if h is None else min(h, goal) for h in hs)
+            if min(got) < goal and time.monotonic() - last_dial > REDIAL_AFTER_S:
+                last_dial = time.monotonic()  # e.g. a dial refused while banned
                 await reconnect(ctx, ev.targets if ev else range(ctx.n))
-            return False
+            return got
+
+        def done(got: tuple[int, ...] | None) -> bool:
+            return got is not None and goal is not None and min(got) >= goal
 
         try:
-            await wait_until(done, timeout_s, f"recovery from {ev.label() if ev else 'start'}",
-                             poll_s=0.05)  # fmt: skip
-        except WaitTimeout:
+            await wait_for_progress(observe, done,
+                                    f"recovery from {ev.label() if ev else 'start'}",
+                                    stall_s=stall_s, timeout_s=RECOVERY_BOUND_X * stall_s,
+                                    poll_s=0.05)  # fmt: skip
+        except WaitTimeout:  # Stalled included
             return None
         return time.monotonic() - t
 
@@ -358,14 +371,6 @@ class _Recorder(HistoryRecorder):
         return out
 
 
-def _min_head(ctx: ChaosContext, h: int) -> Any:
-    async def f() -> bool:
-        x = await head(ctx, ctx.producer)
-        return x is not None and x >= h
-
-    return f()
-
-
 async def _init_spec(target: NodeTarget, out: Path, seed: int, authorities: int = 1) -> Path:
     out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
     argv = target.argv("init-spec", "--authorities", str(authorities), "--out", str(out),
@@ -387,6 +392,7 @@ def settings_from_config(
     events: Sequence[str] | None = None,
     nodes: int | None = None,
     producers: int | None = None,
+    network: str | None = None,
 ) -> ChaosSettings:
     """The chaos section of a ``TestConfig`` (plus CLI overrides) as run settings; an unknown
     event name raises ValueError naming the allowed ones."""
@@ -405,4 +411,7 @@ def settings_from_config(
     )
     if producers is not None:
         out.producers = producers
+    if network is not None:
+        select(ChaosEventType.NETWORK_PARTITION, network)  # an unknown mode: ValueError
+        out.network = network
     return out

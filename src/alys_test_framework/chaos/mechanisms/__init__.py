@@ -1,4 +1,9 @@
-"""One mechanism per chaos event type (see ``base`` for the contract)."""
+"""One mechanism per chaos event type (see ``base`` for the contract), and the choice between
+the fault proxy and the kernel for network faults (``select``).
+
+Network modes: ``proxy`` — every network fault in the fault proxy; ``kernel`` — partitions and
+congestion in the kernel (nftables), the rest ``unsupported`` naming netem (this kernel has
+none); ``auto`` (default) — the kernel where it works here (root, nft), else the proxy."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from .byzantine import (
     MaliciousActorFault,
     SybilAttackFault,
 )
+from .kernel import NETEM_MISSING, KernelCongestionFault, KernelPartitionFault, nft_unavailable
 from .network import (
     CongestionFault,
     CorruptionFault,
@@ -50,4 +56,27 @@ MECHANISMS: dict[T, type[Mechanism]] = {
     T.CLOCK_SKEW: ClockSkewFault,
 }
 
-__all__ = ["MECHANISMS", "ChaosContext", "Effect", "Mechanism"]
+KERNEL: dict[T, type[Mechanism]] = {
+    T.NETWORK_PARTITION: KernelPartitionFault,
+    T.NETWORK_CONGESTION: KernelCongestionFault,
+}
+NETEM_ONLY = {T.NETWORK_LATENCY_INJECTION, T.PACKET_LOSS, T.MESSAGE_CORRUPTION, T.TIMING_ATTACK}
+NETWORK_MODES = ("auto", "proxy", "kernel")
+
+
+def select(t: T, mode: str = "auto") -> tuple[type[Mechanism], str | None]:
+    """(mechanism class, why it is unsupported or None) for event type ``t`` in ``mode``."""
+    if mode not in NETWORK_MODES:
+        raise ValueError(f"unknown network mode {mode!r}; choose from: {', '.join(NETWORK_MODES)}")
+    if mode == "kernel" and t in NETEM_ONLY:
+        return MECHANISMS[t], NETEM_MISSING
+    if t in KERNEL and mode != "proxy":
+        why = nft_unavailable()
+        if why is None or mode == "kernel":
+            return KERNEL[t], why
+    cls = MECHANISMS[t]
+    return cls, cls.unavailable()
+
+
+__all__ = ["KERNEL", "MECHANISMS", "NETWORK_MODES", "ChaosContext", "Effect", "Mechanism",
+           "select"]  # fmt: skip

@@ -25,6 +25,7 @@ from .base import Effect, Mechanism, head
 
 
 class _Attack(Mechanism):
+    name = "byzantine-peer"
     spoil = "B1-outsider"
 
     async def _setup(self) -> tuple[OracleSpec, Forge, OBlock]:

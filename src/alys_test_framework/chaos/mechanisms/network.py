@@ -18,6 +18,7 @@ from .base import Effect, Mechanism, connected, delays_during, head, median
 
 class _ProxyFault(Mechanism):
     kind = "faults"
+    name = "fault-proxy"
 
     def pairs(self) -> list[tuple[int, int]]:
         t = self.target

@@ -29,6 +29,8 @@ async def _reachable(ctx: object, i: int) -> bool:
 
 
 class CrashFault(Mechanism):
+    name = "SIGKILL"
+
     async def start(self) -> None:
         node = self.ctx.cluster.nodes[self.target]
         self.pid = node.pid
@@ -47,6 +49,8 @@ class CrashFault(Mechanism):
 
 
 class PauseFault(Mechanism):
+    name = "SIGSTOP"
+
     async def start(self) -> None:
         await self.ctx.cluster.pause(self.target)
 
@@ -71,6 +75,8 @@ def faketime_lib() -> str | None:
 
 class ClockSkewFault(Mechanism):
     """Restarts the target (gracefully, same datadir) with its wall clock ``offset_s`` ahead."""
+
+    name = "libfaketime"
 
     @classmethod
     def unavailable(cls) -> str | None:

@@ -37,6 +37,7 @@ def _controller(name: str) -> Path | None:
 
 class _CgroupFault(Mechanism):
     controller = "memory"
+    name = "cgroup-v1"
 
     @classmethod
     def unavailable(cls) -> str | None:
@@ -189,6 +190,8 @@ class IoBottleneckFault(_CgroupFault):
 class DiskSpaceExhaustionFault(Mechanism):
     """Fills the producer's datadir tmpfs (mounted at launch, ``tmpfs_mib``) to ENOSPC; the
     effect is the node's own disk-full error on a block production request."""
+
+    name = "tmpfs"
 
     @classmethod
     def unavailable(cls) -> str | None:
