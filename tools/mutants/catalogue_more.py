@@ -172,7 +172,7 @@ MORE: list[Mutant] = [
            "        if target.state is LifecycleState.STOPPED:\n            self._deliver(watcher, Terminated(target, \"already stopped\"))",
            "        if False:\n            self._deliver(watcher, Terminated(target, \"already stopped\"))",
            "watching an already stopped actor never delivers Terminated"),
-    # -- block store atomicity (killed by `tools/mutants/run.py --chaos`) ------------------------
+    # -- block store failure atomicity (a DiskSpaceExhaustion of `alys-test chaos` exercises it)
     Mutant("store-head-before-commit", SYNC, STORE,
            "        ts = time.time() if received_at is None else received_at\n        try:\n",
            "        ts = time.time() if received_at is None else received_at\n"
@@ -180,6 +180,8 @@ MORE: list[Mutant] = [
            "        self.head_height, self.head_hash, self.head_header = (\n"
            "            last.height, last.hash, last.header)\n"
            "        try:\n",
-           "head and blocks not updated atomically: the head moves before the COMMIT, so a write "
-           "that fails (disk full) leaves the head on a block that is not stored (D8)"),
+           "head and blocks not updated atomically: the store's head moves before the COMMIT, "
+           "so after a write that fails (disk full) every later write is refused as not "
+           "extending it and the node is wedged until restarted (D8: a failed write leaves no "
+           "trace)"),
 ]  # fmt: skip
