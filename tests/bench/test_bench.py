@@ -22,7 +22,8 @@ from alys_test_framework.bench import (
 from alys_test_framework.bench.__main__ import main as bench_main
 from alys_test_framework.bench.context import BenchContext
 from alys_test_framework.bench.groups import actor as actor_group
-from alys_test_framework.bench.model import CaseResult, Measurement
+from alys_test_framework.bench.model import CaseResult, Measurement, Target
+from alys_test_framework.bench.runner import judge
 from alys_test_framework.bench.stats import summarize
 
 
@@ -83,6 +84,33 @@ def test_noise_is_discounted_before_a_change_counts() -> None:
     assert r.change_pct > 5 and r.severity is Severity.NONE, r
 
 
+def test_a_missed_goal_is_reported_but_gates_only_when_enforced() -> None:
+    slow = _case([2.0, 2.02, 1.98, 2.0], [1.0] * 4)
+    slow.target = Target("ratio", 1.5, "<= 1.5x floor")
+    run = BenchRun(cases=[slow])
+    assert slow.verdict == "missed"
+    same = compare(run, BenchRun(cases=[_case([2.0, 2.02, 1.98, 2.0], [1.0] * 4)]))
+    code, why = judge(run, same)
+    assert code == 0 and "1 missed (g.c)" in why, why
+    code, why = judge(run, same, enforce_goals=True)
+    assert code == 1 and "goals missed" in why, why
+    broken = BenchRun(cases=[slow], errors=["group sync: RuntimeError: x"])
+    assert judge(broken, [])[0] == 1
+
+
+def test_a_machine_case_reports_its_change_but_never_fails() -> None:
+    base = BenchRun(cases=[_case([1.0, 1.01, 0.99, 1.0], [1.0] * 4)])
+    cur = BenchRun(cases=[_case([1.5, 1.52, 1.48, 1.5], [1.0] * 4)])
+    cur.cases[0].gating = False
+    r = compare(cur, base)[0]
+    assert r.severity is Severity.CRITICAL and not r.fails
+    assert judge(cur, [r])[0] == 0
+    cur.cases[0].gating = True
+    r = compare(cur, base)[0]
+    code, why = judge(cur, [r])
+    assert r.fails and code == 1 and "g.c critical" in why, why
+
+
 class SlowSummer(actor_group.Summer):
     """A deliberately slowed build: 0.5 ms more per message."""
 
@@ -111,9 +139,11 @@ def test_a_slowed_build_is_critical_against_a_saved_baseline(
     baseline = load_bench(base_file)
     monkeypatch.setattr(actor_group, "Summer", SlowSummer)
     slowed = _message_processing(ctx)
-    r = compare(slowed, baseline)[0]
+    regressions = compare(slowed, baseline)
+    r = regressions[0]
     assert r.case == "actor.message_processing"
-    assert r.severity is Severity.CRITICAL and r.severity.fails, r
+    assert r.severity is Severity.CRITICAL and r.fails, r
+    assert judge(slowed, regressions)[0] == 1  # what `alys-test bench --baseline` exits with
 
 
 def test_bad_bench_input_is_one_line_and_exit_2(

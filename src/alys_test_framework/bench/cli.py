@@ -8,7 +8,7 @@ from pathlib import Path
 from .groups import GROUPS
 from .model import BenchFileError
 from .regression import Thresholds
-from .runner import BenchOptions, check_groups, run_bench
+from .runner import BenchOptions, check_groups, judge, run_bench
 from .table import render
 
 
@@ -25,6 +25,7 @@ def bench_command(
     report_dir: Path | None,
     major_pct: float = 10.0,
     critical_pct: float = 25.0,
+    enforce_goals: bool = False,
 ) -> int:
     """Run, print the table, return the exit code; bad input raises BenchUsageError."""
     try:
@@ -42,11 +43,13 @@ def bench_command(
         profile=profile,
         report_dir=report_dir or Path("alys-test-reports") / "bench",
         thresholds=thresholds,
+        enforce_goals=enforce_goals,
     )
     try:
         run, regressions, code = run_bench(opts)
     except BenchFileError as e:
         raise BenchUsageError(str(e)) from None
     print(render(run, regressions))
+    print(judge(run, regressions, enforce_goals)[1])
     print(f"bench.json: {opts.report_dir / 'bench.json'}", file=sys.stderr)
     return code

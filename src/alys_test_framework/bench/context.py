@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,14 +45,17 @@ class BenchContext:
         min_sample_s: float = 0.05,
         unit: str = "s/op",
         children: bool = False,
+        warmups: int = 1,
         extra: dict[str, object] | None = None,
     ) -> CaseResult:
         """Sample the contenders and build the case; ``ours`` is always the first contender."""
         n = samples if samples is not None else self.samples()
         self.progress(f"{group}.{name}: calibrating {', '.join(c.name for c in contenders)}")
+        t0 = time.perf_counter()
         meas, loops, rounds = await sample(
             contenders,
             samples=n,
+            warmups=warmups,
             min_sample_s=min_sample_s,
             children=children,
             progress=self.progress,
@@ -70,5 +74,5 @@ class BenchContext:
             basis=basis,
             ratio=ratio,
             target=target,
-            extra={"loops": loops, **(extra or {})},
+            extra={"loops": loops, "elapsed_s": time.perf_counter() - t0, **(extra or {})},
         )

@@ -66,6 +66,9 @@ class CaseResult:
     ratio: Summary | None = None
     target: Target | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # False for a case that characterizes the machine (system group: no code of ours runs in
+    # it): a change is reported with its severity but cannot fail a build
+    gating: bool = True
 
     @property
     def key(self) -> str:
@@ -106,6 +109,7 @@ class CaseResult:
             "value": self.value,
             "primary": self.primary,
             "extra": self.extra,
+            "gating": self.gating,
         }
 
     @classmethod
@@ -123,6 +127,7 @@ class CaseResult:
             ratio=Summary.from_json(d["ratio"]) if d.get("ratio") else None,
             target=Target(t["on"], t["limit"], t["text"]) if t else None,
             extra=d.get("extra", {}),
+            gating=d.get("gating", True),
         )
 
 

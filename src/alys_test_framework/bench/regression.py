@@ -9,7 +9,10 @@ Rules of this module:
    before it counts. What remains is the effective change.
 4. Severity of the effective change: none ≤ 0 < minor < ``major_pct`` (10) ≤ major ≤
    ``critical_pct`` (25) < critical. Major and critical fail (exit 1); minor is reported only.
-5. The same ``classify`` serves ``alys-test bench --baseline`` and the run's
+5. A case that measures the machine rather than the build (``gating`` false: the system
+   group, where no code of ours runs) is classified the same way but never fails: a loaded or
+   different machine is not a regression.
+6. The same ``classify`` serves ``alys-test bench --baseline`` and the run's
    PerformanceRegressionValidator, so one threshold means one thing everywhere.
 """
 
@@ -34,6 +37,11 @@ class Regression:
     noise_pct: float
     effective_pct: float
     severity: Severity
+    gating: bool = True
+
+    @property
+    def fails(self) -> bool:
+        return self.gating and self.severity.fails
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -60,7 +68,15 @@ def compare_case(
         f"ratio to {current.floor} ({current.basis})" if use_ratio else f"value ({current.basis})"
     )
     return Regression(
-        current.key, basis, old, new, change, noise, effective, classify(effective, thresholds)
+        current.key,
+        basis,
+        old,
+        new,
+        change,
+        noise,
+        effective,
+        classify(effective, thresholds),
+        current.gating,
     )
 
 

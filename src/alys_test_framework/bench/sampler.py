@@ -92,14 +92,20 @@ async def sample(
             row[f"{c.name}.wall"] = wall / n
             row[f"{c.name}.cpu"] = cpu / n
         rounds.append(row)
+    return measurements(rounds, [c.name for c in contenders], label), loops, rounds
+
+
+def measurements(
+    rounds: list[dict[str, float]], names: list[str], label: str = ""
+) -> dict[str, Measurement]:
+    """Each contender's wall (and, where every round has it, CPU) summary from raw rounds."""
     out = {}
-    for c in contenders:
-        walls = [r[f"{c.name}.wall"] for r in rounds]
-        cpus = [r[f"{c.name}.cpu"] for r in rounds]
-        out[c.name] = Measurement(
-            summarize(walls, f"{label}.{c.name}.wall"), summarize(cpus, f"{label}.{c.name}.cpu")
-        )
-    return out, loops, rounds
+    for name in names:
+        walls = [r[f"{name}.wall"] for r in rounds]
+        cpus = [r[f"{name}.cpu"] for r in rounds if f"{name}.cpu" in r]
+        cpu = summarize(cpus, f"{label}.{name}.cpu") if len(cpus) == len(rounds) else None
+        out[name] = Measurement(summarize(walls, f"{label}.{name}.wall"), cpu)
+    return out
 
 
 def paired_ratio(rounds: list[dict[str, float]], ours: str, floor: str, basis: str) -> Summary:

@@ -72,6 +72,7 @@ def render(run: BenchRun, regressions: list[Regression]) -> str:
                 f"  {reg.case:<45} {reg.basis:<28} {reg.baseline:.4g} -> {reg.current:.4g} "
                 f"({reg.change_pct:+.1f}%, noise {reg.noise_pct:.1f}%, "
                 f"effective {reg.effective_pct:+.1f}%) {reg.severity.value.upper()}"
+                + ("" if reg.gating else " (machine, not gated)")
             )
     for label, path in run.profiles.items():
         lines.append(f"profile {label}: {path}")
