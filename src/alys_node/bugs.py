@@ -9,4 +9,8 @@ SEEDED_BUGS = (
     "no-durability",  # acknowledges blocks before they are durable (never commits)
     "ignore-max-peers",  # accepts peers beyond --max-peers
     "no-gossip",  # never forwards a received NewBlock
+    "hedged-ranges",  # asks every new range of a second peer too (double fetch, no failure)
+    "single-source-sync",  # downloads every range from one peer however many it has
+    "shared-serve-slot",  # serves range requests through one slot shared by all connections
+    "exact-successor-commit",  # imports a range only if it starts exactly at head + 1
 )

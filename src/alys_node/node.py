@@ -159,9 +159,10 @@ class Node:
             window=self.sync_window,
             stall_timeout=self.stall_timeout,
             reassign="no-range-reassign" not in self.bugs,
+            single_source="single-source-sync" in self.bugs,
             committed=committed,
         )
-        return SyncMachine(self.spec, sched)
+        return SyncMachine(self.spec, sched, bugs=self.bugs)
 
     def _sync_actor(self) -> SyncActor:
         return SyncActor(

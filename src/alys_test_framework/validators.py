@@ -223,6 +223,53 @@ def performance_regression_validator(
     )
 
 
+# -- the original SyncTestHarness's quality gates ---------------------------------------------
+
+# the failure scenarios whose recovery the resilience gate counts (a recovered scenario passed)
+FAILURE_SCENARIOS = (
+    "test_source_killed_mid_sync", "test_cascading_disconnections",
+    "test_peer_disconnection_resilience", "test_corrupted_block_handling",
+    "test_sync_across_partition", "test_parallel_sync_with_failures",
+    "test_recovery_after_sigkill", "test_recovery_scenarios",
+)  # fmt: skip
+
+
+def sync_quality_validator(results: list[TestResult], config: TestConfig) -> ValidatorVerdict:
+    """The original's gates, from the figures the sync tests recorded: full-sync throughput,
+    checkpoint intervals accepted and exercised across the configured range, parallel
+    sessions completed, and the share of failure scenarios recovered. A gate whose test did not
+    run is reported as not measured, never as passed."""
+    name, sc = "SyncQualityValidator", config.sync
+    by = {r.name: r for r in results if r.harness == "sync"}
+    gates: dict[str, Any] = {}
+    if (full := by.get("test_full_sync")) and "blocks_per_s" in full.metrics:
+        rate = float(full.metrics["blocks_per_s"])
+        gates["full_sync_blocks_per_s"] = (rate >= sc.min_blocks_per_s, f"{rate:g} >= "
+                                           f"{sc.min_blocks_per_s:g} blocks/s")  # fmt: skip
+    if (iv := by.get("test_checkpoint_interval_configurable")) and "intervals_ok" in iv.metrics:
+        ok = set(iv.metrics["intervals_ok"])
+        need = {sc.min_checkpoint_interval, sc.max_checkpoint_interval}
+        gates["checkpoint_intervals"] = (need <= ok, f"{sorted(need)} within {sorted(ok)}")
+    if (cs := by.get("test_concurrent_sync_sessions")) and "sessions_completed" in cs.metrics:
+        n = int(cs.metrics["sessions_completed"])
+        gates["parallel_sessions"] = (n >= sc.max_parallel_sessions,
+                                      f"{n} >= {sc.max_parallel_sessions} sessions")  # fmt: skip
+    ran = [by[t] for t in FAILURE_SCENARIOS if t in by and by[t].status is not TestStatus.SKIPPED]
+    if ran:
+        rate = sum(r.passed for r in ran) / len(ran)
+        gates["resilience_recovery"] = (rate >= sc.min_recovery_rate, f"{rate:.0%} >= "
+                                        f"{sc.min_recovery_rate:.0%} of {len(ran)} scenarios")  # fmt: skip
+    if not gates:
+        return ValidatorVerdict(name, Verdict.SKIPPED, "no sync quality figure was recorded")
+    details = {k: {"passed": ok, "measured": msg} for k, (ok, msg) in gates.items()}
+    bad = [f"{k} ({msg})" for k, (ok, msg) in gates.items() if not ok]
+    if bad:
+        return ValidatorVerdict(name, Verdict.FAILED, "gates failed: " + "; ".join(bad), details)
+    return ValidatorVerdict(
+        name, Verdict.PASSED, "; ".join(f"{k}: {m}" for k, (_, m) in gates.items()), details
+    )
+
+
 def validate_phase(
     phase: MigrationPhase, results: list[TestResult], required: Iterable[str], config: TestConfig
 ) -> list[ValidatorVerdict]:
@@ -232,6 +279,8 @@ def validate_phase(
         duration_validator(results, perf.max_test_duration_s),
         success_rate_validator(results, perf.min_success_rate),
     ]
+    if phase is MigrationPhase.SYNC_IMPROVEMENT and any(r.harness == "sync" for r in results):
+        verdicts.append(sync_quality_validator(results, config))
     if config.performance_tracking:
         verdicts.append(
             performance_regression_validator(
@@ -253,5 +302,6 @@ __all__ = [
     "phase_validator",
     "save_baseline",
     "success_rate_validator",
+    "sync_quality_validator",
     "validate_phase",
 ]

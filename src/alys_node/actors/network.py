@@ -315,9 +315,14 @@ class NetworkActor(Actor):
             )
         storage = self._ref("storage")
         if isinstance(req, m.GetBlocks):
+            shared = "shared-serve-slot" in self.node.bugs
+            if shared:  # seeded bug: one slot for every connection's request
+                self._serving = (conn, req)
             blobs = await storage.ask(
                 msg.GetRange(req.start, req.count, SERVE_MAX_BYTES), timeout=30
             )
+            if shared:
+                conn, req = self._serving
             conn.proto.send(m.Blocks(req.req_id, tuple(blobs)))
         else:
             from alys_node.chain.block import Header

@@ -97,9 +97,12 @@ class _Fork:
 
 
 class SyncMachine:
-    def __init__(self, spec: ChainSpec, scheduler: RangeScheduler) -> None:
+    def __init__(
+        self, spec: ChainSpec, scheduler: RangeScheduler, bugs: frozenset[str] = frozenset()
+    ) -> None:
         self.spec = spec
         self.sched = scheduler
+        self.bugs = bugs  # seeded bugs hedged-ranges, exact-successor-commit (alys_node.bugs)
         self._reqs: dict[tuple[str, int], tuple[int, int]] = {}  # (peer, req id) -> (start, n)
         self._by_start: dict[int, tuple[str, int]] = {}  # range start -> (peer, req id)
         self._ready: dict[int, tuple[str, list[Block]]] = {}  # verified, awaiting import
@@ -173,6 +176,10 @@ class SyncMachine:
             else:
                 out.append(debug("range requested", peer=a.peer, start=a.start))
                 out.append(SendRange(a.peer, a.start, a.count))
+                if "hedged-ranges" in self.bugs:  # seeded: the same range of another peer too
+                    other = [p for p in sorted(self.sched.peers) if p != a.peer]
+                    if other:
+                        out.append(SendRange(other[0], a.start, a.count))
         return out
 
     def request_sent(self, peer: str, start: int, count: int, req_id: int | None) -> list[Action]:
@@ -237,6 +244,8 @@ class SyncMachine:
         for s in [s for s, (_, bl) in self._ready.items() if s + len(bl) - 1 <= head]:
             del self._ready[s]
         nxt = next((s for s, (_, bl) in self._ready.items() if s <= head + 1 < s + len(bl)), None)
+        if "exact-successor-commit" in self.bugs and nxt != head + 1:  # seeded: no overlap
+            nxt = None
         if nxt is None:
             return []
         peer, blocks = self._ready.pop(nxt)

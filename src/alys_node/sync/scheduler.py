@@ -73,6 +73,7 @@ class RangeScheduler:
     window: int = 4096
     stall_timeout: float = 5.0
     reassign: bool = True  # False = the no-range-reassign seeded bug
+    single_source: bool = False  # True = the single-source-sync seeded bug
     committed: int = 0
     peers: dict[str, _Peer] = field(default_factory=dict)
     _next: int = 1  # first height never assigned
@@ -212,6 +213,8 @@ class RangeScheduler:
     def _pick(self, start: int, count: int) -> str | None:
         avoid = self._avoid.get(start, set())
         cands = [k for k, p in self.peers.items() if p.head >= start and p.inflight < self.per_peer]
+        if self.single_source:  # seeded bug: only ever the first peer
+            cands = [k for k in cands if k == min(self.peers)]
         if not cands:
             return None
         fresh = [k for k in cands if k not in avoid] or cands

@@ -17,18 +17,28 @@ from typing import ClassVar
 from ...targets.cluster import ClusterError
 from .byzantine import ByzantineTests
 from .checkpoints import CheckpointTests
+from .corrupted_blocks import CorruptedBlockTests
+from .disconnections import DisconnectionTests
 from .full_sync import FullSyncTests
+from .parallel_failures import ParallelFailureTests
+from .parallel_sessions import ParallelSessionTests
 from .parallel_sync import ParallelSyncTests
 from .partition_tolerance import PartitionToleranceTests
 from .performance import PerformanceTests
+from .recovery import RecoveryTests
 from .resilience import ResilienceTests
 
 
 class SyncTestHarness(
+    ParallelFailureTests,
+    ParallelSessionTests,
     ParallelSyncTests,
+    RecoveryTests,
     CheckpointTests,
     PartitionToleranceTests,
     ByzantineTests,
+    CorruptedBlockTests,
+    DisconnectionTests,
     ResilienceTests,
     PerformanceTests,
     FullSyncTests,
@@ -54,7 +64,9 @@ class SyncTestHarness(
     async def initialize(self) -> None:
         """Build (or take from the cache) the template chains the tests copy."""
         t0 = time.perf_counter()
-        shorter = sorted({self.parallel_height, self.scenario_height} - {self.height})
+        shorter = sorted(
+            {self.parallel_height, self.scenario_height, self.session_height} - {self.height}
+        )
         for h in shorter:  # each longer template extends the one before
             await self.fixture.template(h)
         t1 = time.perf_counter()

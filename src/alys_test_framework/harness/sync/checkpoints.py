@@ -54,26 +54,34 @@ class CheckpointTests(SyncHarnessBase):
 
     @harness_test("checkpoints")
     async def test_checkpoint_interval_configurable(self, out: Outcome) -> None:
+        """Each interval of ``sync.checkpoint_intervals`` (the original's 10 and 250 by default)
+        and half the configured one: a chain spec with it, checkpoints at exactly k, 2k, 3k."""
         self._needs(out, "chain_getCheckpoints")
-        k2 = max(2, self.config.sync.checkpoint_interval // 2)
-        other = ChainFixture(
-            self.target, self.fixture.root / f"interval-{k2}", self.ctx.events,
-            checkpoint_interval=k2, seed=self.ctx.seed, cache_dir=self.fixture.cache_dir,
-            stall_s=self.stall_s, recording=self.fixture.recording,
-        )  # fmt: skip
-        top = 3 * k2 + 1
-        await other.template(top)
-        async with attached_cluster(other, out, "interval") as c:
-            node = await c.add_node(
-                other.follower_args(), datadir=other.copy_template(top, c.root / "n")
+        sc = self.config.sync
+        k2 = max(2, sc.checkpoint_interval // 2)
+        seen: dict[int, list[int]] = {}
+        for k in sorted({k2, *sc.checkpoint_intervals}):
+            other = ChainFixture(
+                self.target, self.fixture.root / f"interval-{k}", self.ctx.events,
+                checkpoint_interval=k, seed=self.ctx.seed, cache_dir=self.fixture.cache_dir,
+                stall_s=self.stall_s, recording=self.fixture.recording,
+            )  # fmt: skip
+            top = 3 * k + 1
+            await other.template(top)
+            async with attached_cluster(other, out, f"interval-{k}") as c:
+                node = await c.add_node(
+                    other.follower_args(), datadir=other.copy_template(top, c.root / "n")
+                )
+                seen[k] = [cp["height"] for cp in await node.call("chain_getCheckpoints")]
+        ok = [k for k, hs in seen.items() if hs == [k, 2 * k, 3 * k]]
+        out.record(interval=k2, checkpoints=seen.get(k2), intervals_exercised=sorted(seen),
+                   intervals_ok=ok, checkpoints_by_interval={str(k): v for k, v in seen.items()})  # fmt: skip
+        for k, hs in seen.items():
+            out.expect(
+                hs == [k, 2 * k, 3 * k],
+                f"checkpoint interval {k} follows the chain spec",
+                f"{hs}",
             )
-            heights = [cp["height"] for cp in await node.call("chain_getCheckpoints")]
-        out.record(interval=k2, checkpoints=heights)
-        out.expect(
-            heights == [k2, 2 * k2, 3 * k2],
-            "checkpoint interval follows the chain spec",
-            f"{heights}",
-        )
 
     @harness_test("checkpoints")
     async def test_recovery_after_sigkill(self, out: Outcome) -> None:

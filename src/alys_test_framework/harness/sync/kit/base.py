@@ -25,6 +25,7 @@ SAMPLES = 200  # blocks compared per chain check
 # request window in flight, which measures the stall policy, not what the test is about.
 MIN_LINK_BPS = 40_000.0
 PARALLEL_BLOCKS_PER_SOURCE = 500  # the parallel test's chain: several request ranges per source
+SESSION_BLOCKS = 500  # the concurrent sessions' chain: 6 followers x 500 blocks at once
 
 
 class SyncHarnessBase(BaseHarness):
@@ -37,6 +38,7 @@ class SyncHarnessBase(BaseHarness):
         self.height = cfg.sync.max_chain_height
         self.scenario_height = min(cfg.sync.scenario_height, self.height)
         self.parallel_height = PARALLEL_BLOCKS_PER_SOURCE * cfg.sync.parallel_sources
+        self.session_height = min(SESSION_BLOCKS, self.height)
         self.timeout_s = cfg.sync.timeout_s
         self.stall_s = cfg.sync.stall_s
         self.fixture = ChainFixture(

@@ -1,0 +1,69 @@
+"""The original SyncTestHarness's groups (parallel sync, resilience, checkpoints): each new test
+fails on a broken target of its own (a seeded node bug from alys_node.bugs), naming the
+violated property, and where a history rule breaks the checker's rule id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alys_test_framework.config import TestConfig
+from alys_test_framework.harness.sync import SyncTestHarness
+from alys_test_framework.results import TestResult, TestStatus
+from alys_test_framework.testing import run_harness
+
+NODE = ["{python}", "-m", "alys_node"]
+
+
+def _config(timeout_s: float = 60.0) -> TestConfig:
+    cfg = TestConfig.development()
+    sync = cfg.sync.model_copy(update={"timeout_s": timeout_s, "stall_s": 8.0})
+    return cfg.model_copy(update={"sync": sync})
+
+
+def _run(tmp_path: Path, bug: str, test: str) -> TestResult:
+    [r] = run_harness(
+        SyncTestHarness, _config(), tmp_path, target=[*NODE, "--seeded-bug", bug], only=[test]
+    )
+    return r
+
+
+CASES = [
+    # (bug, test, property named in the failure, extra text that must be in it)
+    ("hedged-ranges", "test_sync_coordination",
+     "ranges never fetched twice from different peers except after a failure", "double fetches"),
+    ("single-source-sync", "test_multi_peer_load_balancing",
+     "ranges spread over the sources", "balance 0.00"),
+    ("shared-serve-slot", "test_concurrent_sync_sessions",
+     "every concurrent session reaches the head", None),
+    ("exact-successor-commit", "test_race_condition_handling",
+     "sync completes with gossip racing ranges", "stalled"),
+    ("no-range-reassign", "test_parallel_sync_with_failures",
+     "parallel sync with a lost source completes", "stalled"),
+    ("no-range-reassign", "test_peer_disconnection_resilience",
+     "sync completes through repeated disconnections", "stalled"),
+    ("accept-bad-signatures", "test_corrupted_block_handling", "corrupted blocks rejected", None),
+    ("accept-bad-signatures", "test_chain_validation",
+     "the synced chain is valid from genesis (oracle)", "[B1]"),
+    ("no-durability", "test_recovery_scenarios",
+     "the reported head survives a restart at every phase of a sync", "checker durability: [D"),
+]  # fmt: skip
+SLOW = {"test_concurrent_sync_sessions", "test_sync_coordination", "test_multi_peer_load_balancing"}
+
+
+@pytest.mark.parametrize(
+    ("bug", "test", "prop", "extra"),
+    [pytest.param(*c, marks=[pytest.mark.slow] if c[1] in SLOW else []) for c in CASES],
+    ids=[f"{c[1]}[{c[0]}]" for c in CASES],
+)
+@pytest.mark.timeout(300)
+def test_seeded_bug_fails_its_group_test(
+    tmp_path: Path, bug: str, test: str, prop: str, extra: str | None
+) -> None:
+    r = _run(tmp_path, bug, test)
+    assert r.status is TestStatus.FAILED, f"{r.status.value}: {r.message}"
+    assert prop in r.message, r.message
+    if extra is not None:
+        assert extra in r.message, r.message
+    assert r.metrics["node_logs"], "merged node logs attached to the failure"
