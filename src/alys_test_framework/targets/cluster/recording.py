@@ -58,6 +58,9 @@ class Recording:
         return declared if declared is not None else CheckerBounds(convergence_s=self.convergence_s)
 
 
+SHOWN_PER_RULE = 3  # violations spelled out per (checker, rule, node); the rest are counted
+
+
 def judge(
     history: History, path: Path | None, spec_file: Path | None, bounds: CheckerBounds, out: Any
 ) -> dict[str, int]:
@@ -75,8 +78,16 @@ def judge(
     )  # fmt: skip
     results = run_checkers(history, oracle, b)
     for name, vs in results.items():
-        for v in vs:
-            out.fail(f"checker {name}", str(v))
+        shown: dict[tuple[str, str | None], int] = {}
+        for v in vs:  # a few of each rule per node, then how many more: one bad chain can
+            key = (v.rule, v.node)  # break a rule at every height
+            shown[key] = shown.get(key, 0) + 1
+            if shown[key] <= SHOWN_PER_RULE:
+                out.fail(f"checker {name}", str(v))
+        for (rule, node), n in shown.items():
+            if n > SHOWN_PER_RULE:
+                out.fail(f"checker {name}",
+                         f"[{rule}] {node or 'cluster'}: {n - SHOWN_PER_RULE} more like these")  # fmt: skip
     counts = {name: len(vs) for name, vs in results.items()}
     out.record(history=str(path), checkers=counts, checkers_skipped=sorted(skip))
     return counts
