@@ -1,6 +1,7 @@
 """Nothing outlives a chaos run: the journal's watchdog undoes a tmpfs mount, a cgroup and a
-stress process group after the owner is SIGKILLed; an interrupted ``alys-test chaos`` (SIGTERM)
-exits 143 and leaves no cgroup, mount or process behind."""
+stress process group after the owner is SIGKILLed; an interrupted ``alys-test chaos`` (SIGTERM:
+exit 143; SIGKILL: the watchdog) leaves no cgroup, mount (tmpfs, FUSE), process (nodes,
+stress-ng, the FUSE daemon), nftables table, network namespace or loopback qdisc behind."""
 
 from __future__ import annotations
 
@@ -98,18 +99,40 @@ def _leftovers(run_pid: int, tag: str) -> dict[str, object]:
         mounts = [line.split()[1] for line in fh if tag in line]
     procs = subprocess.run(["pgrep", "-f", tag], capture_output=True,
                            text=True).stdout.split()  # fmt: skip
-    return {"cgroups": cgs, "mounts": mounts, "procs": procs}
+    nft = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    tables = [t for t in nft.split() if t.startswith(f"alys_chaos_{run_pid}_")]
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    qdisc = subprocess.run(["tc", "qdisc", "show", "dev", "lo"], capture_output=True,
+                           text=True).stdout.split()[:2]  # fmt: skip
+    return {"cgroups": cgs, "mounts": mounts, "procs": procs, "nft_tables": tables,
+            "netns": [n for n in netns.split() if n.startswith("alys")], "lo_qdisc": qdisc}  # fmt: skip
+
+
+NOTHING = {"cgroups": [], "mounts": [], "procs": [], "nft_tables": [], "netns": [],
+           "lo_qdisc": ["qdisc", "noqueue"]}  # fmt: skip
 
 
 @root_only
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_interrupted_chaos_run_leaves_nothing(tmp_path: Path, sig: signal.Signals) -> None:
-    tag = f"chaos-{sig.name}-{os.getpid()}"
+@pytest.mark.parametrize(
+    ("sig", "events", "kind"),
+    [
+        (signal.SIGTERM, "MemoryPressure,CpuStress", "cgroup"),
+        (signal.SIGKILL, "MemoryPressure,CpuStress", "cgroup"),
+        # kernel network faults and the FUSE datadir: nft tables, a FUSE mount and its daemon
+        (signal.SIGTERM, "DiskFailure,NetworkPartition,NetworkCongestion", "nft"),
+        (signal.SIGKILL, "DiskFailure,NetworkPartition,NetworkCongestion", "nft"),
+    ],
+    ids=["SIGTERM-cgroup", "SIGKILL-cgroup", "SIGTERM-nft-fuse", "SIGKILL-nft-fuse"],
+)
+def test_interrupted_chaos_run_leaves_nothing(
+    tmp_path: Path, sig: signal.Signals, events: str, kind: str
+) -> None:
+    tag = f"chaos-{sig.name}-{kind}-{os.getpid()}"
     rd = tmp_path / tag
     env = {**os.environ, "ALYS_CHAOS_JOURNAL_DIR": str(tmp_path / "journal")}
     proc = subprocess.Popen(
         [sys.executable, "-c", CLI, "chaos", "--duration", "60",
-         "--events", "MemoryPressure,CpuStress", "--report-dir", str(rd)],
+         "--events", events, "--report-dir", str(rd)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -117,17 +140,17 @@ def test_interrupted_chaos_run_leaves_nothing(tmp_path: Path, sig: signal.Signal
         def journal_live() -> bool:
             for p in (tmp_path / "journal").glob("run-*.jsonl"):
                 kinds = [json.loads(x).get("kind") for x in p.read_text().splitlines()]
-                if "cgroup" in kinds:
+                if kind in kinds:
                     return True
             return False
 
-        _wait_progressing(proc, journal_live, "a cgroup recorded in the chaos journal")
+        _wait_progressing(proc, journal_live, f"a {kind} recorded in the chaos journal")
         proc.send_signal(sig)
         rc = proc.wait(60)
         if sig is signal.SIGTERM:
             assert rc == 143, rc
         wait_until_blocking(
-            lambda: _leftovers(proc.pid, tag) == {"cgroups": [], "mounts": [], "procs": []},
+            lambda: _leftovers(proc.pid, tag) == NOTHING,
             30, f"nothing left after {sig.name}", observe=lambda: _leftovers(proc.pid, tag),
         )  # fmt: skip
     finally:

@@ -47,6 +47,17 @@ def _quiet(argv: list[str]) -> None:
                        check=False)  # fmt: skip
 
 
+def mounted(path: str) -> bool:
+    """From the mount table, not ``os.path.ismount``: the mount of a FUSE daemon that died
+    cannot be stat'ed (ENOTCONN), so ismount says False while it is still mounted."""
+    want = os.path.abspath(path)
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as fh:
+            return any(line.split()[1].replace("\\040", " ") == want for line in fh)
+    except OSError:
+        return os.path.ismount(want)
+
+
 def undo(entry: dict[str, Any]) -> None:
     """Undo one resource; never raises (a resource already gone is the goal reached)."""
     kind, u = entry.get("kind"), entry.get("undo", {})
@@ -57,7 +68,7 @@ def undo(entry: dict[str, Any]) -> None:
         elif kind == "mount":
             mpath = str(u["path"])
             for _ in range(3):
-                if not os.path.ismount(mpath):
+                if not mounted(mpath):
                     break
                 _quiet(["umount", "-l", mpath])
             if u.get("rmdir"):

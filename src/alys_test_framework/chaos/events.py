@@ -87,7 +87,7 @@ DEFAULT_PARAMS: dict[ChaosEventType, dict[str, Any]] = {
     T.NETWORK_CONGESTION: {"bandwidth_bps": 4000.0},
     T.MEMORY_PRESSURE: {"headroom_mib": 48, "stress_mib": 96},
     T.CPU_STRESS: {"quota_pct": 10, "stressors": 1},
-    T.DISK_FAILURE: {},
+    T.DISK_FAILURE: {"write_error_rate": 0.5},
     T.DISK_SPACE_EXHAUSTION: {"tmpfs_mib": 32},
     T.IO_BOTTLENECK: {"write_bps": 256 * 1024},
     T.MALICIOUS_ACTOR_INJECTION: {},

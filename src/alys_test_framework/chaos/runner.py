@@ -38,6 +38,7 @@ from .events import ChaosEvent, ChaosEventType
 from .health import SystemHealthMonitor
 from .mechanisms import ChaosContext, Mechanism, select
 from .mechanisms.base import delivery_delays, head, median, reconnect
+from .mechanisms.resource import DiskFailureFault, mount_faulty
 from .report import ChaosReport, EventResult
 from .scheduler import ChaosEventScheduler, ChaosPhase, ScheduleSpec, format_schedule
 
@@ -120,7 +121,7 @@ class ChaosRun:
             ctx = ChaosContext(cluster, journal, self.workdir, spec_dir / "chain-spec.json",
                                keys, producers=tuple(range(s.producers)),
                                run_tag=f"alys-chaos-{os.getpid()}")  # fmt: skip
-            await self._launch(ctx, target)
+            await self._launch(ctx, target, schedule)
             rec = _Recorder(cluster.nodes, self.workdir / "history.jsonl")
             ctx.recorder = rec
             rec.listen(events)
@@ -187,8 +188,12 @@ class ChaosRun:
                            monitor.availability(), convergence, self.errors)  # fmt: skip
 
     # -- setup ----------------------------------------------------------------------------
-    async def _launch(self, ctx: ChaosContext, target: NodeTarget) -> None:
+    async def _launch(
+        self, ctx: ChaosContext, target: NodeTarget, schedule: Sequence[ChaosEvent] = ()
+    ) -> None:
         s = self.settings
+        faulty = {i for e in schedule if e.type is ChaosEventType.DISK_FAILURE
+                  for i in e.targets} if DiskFailureFault.unavailable() is None else set()  # fmt: skip
         c = ctx.cluster
         spec_args = ["--chain-spec", str(ctx.spec_file), "--ban-seconds", "3"] + target.bug_args
         data0 = c.root / "node-0"
@@ -202,7 +207,10 @@ class ChaosRun:
                          datadir=data0)  # fmt: skip
         for i in range(1, s.nodes):
             dev = ["--dev", "--authority-key", str(ctx.key_files[i])] if i in ctx.producers else []
-            await c.add_node(spec_args + dev)
+            datadir = c.root / f"node-{i}"
+            if i in faulty:  # the datadir DiskFailure acts on: a FUSE passthrough from the start
+                await mount_faulty(ctx, i, datadir)
+            await c.add_node(spec_args + dev, datadir=datadir)
         await c.connect_full_mesh()
 
     async def _all_healthy(self, ctx: ChaosContext, timeout_s: float) -> None:

@@ -13,8 +13,9 @@ Rules:
    scheduled events never share a target, and no node is the target of two faults at once.
 4. Targets: one node per event (a partition isolates it from the rest; link faults act on the
    traffic to and from it). DiskSpaceExhaustion targets the producer (node 0), whose client
-   acknowledgements show the disk-full error; ClockSkew, TimingAttack and IoBottleneck target
-   followers (``FOLLOWERS_ONLY``: nodes ``producers`` and up); with two or more producers
+   acknowledgements show the disk-full error; ClockSkew, TimingAttack, IoBottleneck and
+   DiskFailure (its FUSE datadir must not stack on the producer's tmpfs) target followers
+   (``FOLLOWERS_ONLY``: nodes ``producers`` and up); with two or more producers
    (nodes 0..producers-1, each its own authority) a NetworkPartition isolates a producer, so
    both sides keep producing and the heal offers competing forks to fork choice
    (``SPLITS_PRODUCERS``); everything else may hit any node.
@@ -41,6 +42,7 @@ FOLLOWERS_ONLY = {
     ChaosEventType.CLOCK_SKEW,
     ChaosEventType.TIMING_ATTACK,
     ChaosEventType.IO_BOTTLENECK,
+    ChaosEventType.DISK_FAILURE,
 }
 SPLITS_PRODUCERS = {ChaosEventType.NETWORK_PARTITION}
 

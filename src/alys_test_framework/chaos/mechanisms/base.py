@@ -41,6 +41,7 @@ class ChaosContext:
     run_tag: str = "alys-chaos"
     produce_errors: list[tuple[float, str]] = field(default_factory=list)
     cgroup_parents: set[str] = field(default_factory=set)
+    faulty: dict[int, Path] = field(default_factory=dict)  # node -> FUSE control file
     # cleared while an attacker needs the victim's head to stand still (the workload waits)
     production: asyncio.Event = field(default_factory=asyncio.Event)
 

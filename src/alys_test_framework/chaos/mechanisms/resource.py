@@ -1,4 +1,4 @@
-"""Resource faults with cgroup v1 controllers and a size-limited tmpfs.
+"""Resource faults with cgroup v1 controllers, a size-limited tmpfs and a FUSE passthrough.
 
 Each fault moves the target node's process group into a cgroup the run creates (named after
 the run, recorded in the clean-up journal first) and, for pressure, starts stress-ng in the same
@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +23,9 @@ import psutil
 
 from ...waiting import WaitTimeout, wait_until
 from ..cleanup import CGROUP_ROOT
-from .base import Effect, Mechanism
+from . import faulty_fs
+from .base import ChaosContext, Effect, Mechanism, head
+from .faulty_fs import binding_unavailable
 
 MIB = 1 << 20
 
@@ -232,8 +236,96 @@ def _fill(path: Path) -> None:
 
 
 class DiskFailureFault(Mechanism):
+    """Read/write errors: the target's datadir is a FUSE passthrough from launch
+    (``faulty_fs``, mounted by ``mount_faulty``); the fault makes it fail a share of writes
+    with EIO. The injected errors are counted by the filesystem; the effect on the node is its
+    head falling behind the producer's while its store writes fail."""
+
+    name = "fuse-passthrough"
+
     @classmethod
     def unavailable(cls) -> str | None:
-        return ("read/write errors need device-mapper (dm-flakey: install dmsetup and load "
-                "dm_flakey; this kernel has no device-mapper) or a FUSE error-injecting "
-                "passthrough, which is not implemented yet")  # fmt: skip
+        if not _is_root():
+            return "needs root to mount a FUSE passthrough (run as root, as CI does)"
+        return binding_unavailable()
+
+    def _ctl(self) -> Path:
+        ctl = self.ctx.faulty.get(self.target)
+        if ctl is None:
+            raise RuntimeError(f"node-{self.target} datadir is not on the FUSE passthrough")
+        return ctl
+
+    async def _lag(self) -> int | None:
+        p, t = await head(self.ctx, self.ctx.producer), await head(self.ctx, self.target)
+        return None if p is None or t is None else p - t
+
+    async def start(self) -> None:
+        ctl = self._ctl()
+        self.stats0 = _stats(ctl)
+        self.lag0 = await self._lag()
+        rate = float(self.params["write_error_rate"])
+        seed = f"{self.ctx.run_tag}:{self.event.id}"
+        await asyncio.to_thread(_set_ctl, ctl, {"write": rate, "seed": seed})
+
+    async def measure(self) -> Effect:
+        ctl = self._ctl()
+        lag1 = await self._lag()
+        now = _stats(ctl)
+        errs = now.get("write_errors", 0) - self.stats0.get("write_errors", 0)
+        writes = now.get("writes", 0) - self.stats0.get("writes", 0)
+        grew = self.lag0 is not None and lag1 is not None and lag1 > self.lag0
+        return Effect(errs > 0 and grew,
+                      f"{errs} of {writes} writes failed with EIO on node-{self.target}'s datadir "
+                      f"(injected {self.params['write_error_rate']:.0%}); it lags the producer "
+                      f"by {lag1} blocks (by {self.lag0} before)",
+                      {"write_errors": errs, "writes": writes, "lag_before": self.lag0,
+                       "lag_after": lag1})  # fmt: skip
+
+    async def stop(self) -> None:
+        ctl = self.ctx.faulty.get(self.target)
+        if ctl is None:
+            return
+        await asyncio.to_thread(_set_ctl, ctl, {"write": 0.0})
+        with contextlib.suppress(WaitTimeout):  # the daemon applies the control file at once
+            await wait_until(lambda: _stats(ctl).get("write_p") == 0.0, 5,
+                             "FUSE passthrough faithful again", poll_s=0.05)  # fmt: skip
+
+
+def _set_ctl(ctl: Path, d: dict[str, object]) -> None:
+    tmp = ctl.with_suffix(".tmp")
+    tmp.write_text(json.dumps(d))
+    os.replace(tmp, ctl)
+
+
+def _stats(ctl: Path) -> dict[str, float]:
+    try:
+        return dict(json.loads(Path(str(ctl) + ".stats").read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _spawn_faulty(backing: Path, mount: Path, ctl: Path, log: Path) -> subprocess.Popen[bytes]:
+    """The daemon runs as a script (no package import: it mounts in well under a second)."""
+    with open(log, "wb") as err:
+        return subprocess.Popen([sys.executable, faulty_fs.__file__, str(backing), str(mount),
+                                 str(ctl)], start_new_session=True, stdout=subprocess.DEVNULL,
+                                stderr=err)  # fmt: skip
+
+
+async def mount_faulty(ctx: ChaosContext, i: int, datadir: Path, stall_s: float = 30.0) -> None:
+    """Mount the FUSE passthrough on ``datadir`` (backing ``datadir.backing``) before node ``i``
+    starts; journal first (rule 3 of ``faulty_fs``), then wait for the mount."""
+    backing = datadir.with_name(datadir.name + ".backing")
+    backing.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
+    datadir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
+    ctl = ctx.workdir / f"faulty-node-{i}.ctl"
+    _set_ctl(ctl, {"write": 0.0})
+    ctx.journal.record("mount", path=str(datadir))
+    proc = _spawn_faulty(backing, datadir, ctl, ctx.workdir / f"faulty-node-{i}.log")
+    ctx.journal.record("pgroup", pgid=proc.pid)
+    await wait_until(lambda: os.path.ismount(datadir) or proc.poll() is not None, stall_s,
+                     f"FUSE passthrough mounted on {datadir}", poll_s=0.05)  # fmt: skip
+    if not os.path.ismount(datadir):  # noqa: ASYNC240
+        raise RuntimeError(f"FUSE passthrough on {datadir} exited {proc.returncode}; "
+                           f"see {ctx.workdir / f'faulty-node-{i}.log'}")  # fmt: skip
+    ctx.faulty[i] = ctl
