@@ -414,10 +414,24 @@ class ActorCell:
             return None
         self._accepting = False
         self._draining = True
-        mb.close()  # wakes the parked loop, which sees an empty mailbox while draining and ends
-        self._set_state(_S.STOPPING, reason)
+        # Mailbox.close inlined: an empty mailbox has no waiting producers, so closing it is
+        # setting the flag and waking the parked loop, which then sees an empty mailbox while
+        # draining and ends
+        mb.closed = True
+        if mb._putters:  # pragma: no cover - producers only wait on a full mailbox
+            mb.close()
+        else:
+            mb._getter = None
+            getter.set_result(None)
         self._task = None
-        self._finish(reason)
+        system = self.system
+        if self._internal or not system._lifecycle_observers:
+            # nobody watches transitions: RUNNING -> STOPPING -> STOPPED (both legal) at once
+            self._state = _S.STOPPED
+        else:
+            self._set_state(_S.STOPPING, reason)
+            self._set_state(_S.STOPPED, reason)
+        system._on_terminated(self._me(), reason)
         return task
 
     async def _stop_children(self, reason: str, timeout: float) -> None:  # noqa: ASYNC109

@@ -95,7 +95,11 @@ class Registry:
 
     def _terminated(self, ref: ActorRef, reason: str) -> None:
         """Called by the runtime once ref is STOPPED: deregister and notify watchers."""
-        names, tags = self._keys.pop(ref.id, (set(), set()))
+        keys = self._keys.pop(ref.id, None)
+        ws = self._watchers.pop(ref.id, None)
+        if keys is None and ws is None:
+            return  # an anonymous, unwatched actor (most of them): nothing to deregister
+        names, tags = keys if keys is not None else ((), ())
         for name in names:
             if self._names.get(name) is ref:
                 del self._names[name]
@@ -105,5 +109,5 @@ class Registry:
                 refs.remove(ref)
                 if not refs:
                     del self._services[tag]
-        for w in self._watchers.pop(ref.id, ()):
+        for w in ws or ():
             self._deliver(w, Terminated(ref, reason))
