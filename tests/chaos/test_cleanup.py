@@ -119,8 +119,18 @@ NOTHING = {"cgroups": [], "mounts": [], "procs": [], "nft_tables": [], "netns": 
         (signal.SIGTERM, "MemoryPressure,CpuStress", "cgroup"),
         (signal.SIGKILL, "MemoryPressure,CpuStress", "cgroup"),
         # kernel network faults and the FUSE datadir: nft tables, a FUSE mount and its daemon
-        (signal.SIGTERM, "DiskFailure,NetworkPartition,NetworkCongestion", "nft"),
-        (signal.SIGKILL, "DiskFailure,NetworkPartition,NetworkCongestion", "nft"),
+        pytest.param(
+            signal.SIGTERM,
+            "DiskFailure,NetworkPartition,NetworkCongestion",
+            "nft",
+            marks=pytest.mark.slow,
+        ),  # ~60 s each: the FUSE node and two events first
+        pytest.param(
+            signal.SIGKILL,
+            "DiskFailure,NetworkPartition,NetworkCongestion",
+            "nft",
+            marks=pytest.mark.slow,
+        ),
     ],
     ids=["SIGTERM-cgroup", "SIGKILL-cgroup", "SIGTERM-nft-fuse", "SIGKILL-nft-fuse"],
 )

@@ -42,6 +42,7 @@ class ChaosContext:
     produce_errors: list[tuple[float, str]] = field(default_factory=list)
     cgroup_parents: set[str] = field(default_factory=set)
     faulty: dict[int, Path] = field(default_factory=dict)  # node -> FUSE control file
+    faulty_pids: dict[int, int] = field(default_factory=dict)  # node -> its FUSE daemon
     # cleared while an attacker needs the victim's head to stand still (the workload waits)
     production: asyncio.Event = field(default_factory=asyncio.Event)
 

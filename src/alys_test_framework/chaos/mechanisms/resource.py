@@ -171,11 +171,18 @@ class IoBottleneckFault(_CgroupFault):
     async def start(self) -> None:
         self._make_cgroup()
         node = self.ctx.cluster.nodes[self.target]
-        self.dev = _device_of(node.datadir)
+        # a FUSE datadir (DiskFailure) is written by its daemon, onto the backing directory
+        daemon = self.ctx.faulty_pids.get(self.target)
+        where = node.datadir.with_name(node.datadir.name + ".backing") if daemon else node.datadir
+        self.dev = _device_of(where)
         if self.dev is not None:
             bps = int(self.params["write_bps"])
             (self.cg / "blkio.throttle.write_bps_device").write_text(f"{self.dev} {bps}")
         self.pids = self._move_node()
+        if daemon is not None:
+            with contextlib.suppress(OSError):
+                (self.cg / "cgroup.procs").write_text(str(daemon))
+                self.pids.append(daemon)
 
     async def measure(self) -> Effect:
         if self.dev is None:
@@ -329,3 +336,4 @@ async def mount_faulty(ctx: ChaosContext, i: int, datadir: Path, stall_s: float 
         raise RuntimeError(f"FUSE passthrough on {datadir} exited {proc.returncode}; "
                            f"see {ctx.workdir / f'faulty-node-{i}.log'}")  # fmt: skip
     ctx.faulty[i] = ctl
+    ctx.faulty_pids[i] = proc.pid
