@@ -49,7 +49,11 @@ CASES = [
     ("no-durability", "test_recovery_scenarios",
      "the reported head survives a restart at every phase of a sync", "checker durability: [D"),
 ]  # fmt: skip
-SLOW = {"test_concurrent_sync_sessions", "test_sync_coordination", "test_multi_peer_load_balancing"}
+# nine nodes each (the sessions), or a second run of a scenario another case already fails
+SLOW = {
+    "test_concurrent_sync_sessions", "test_sync_coordination", "test_multi_peer_load_balancing",
+    "test_corrupted_block_handling", "test_parallel_sync_with_failures",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -67,3 +71,12 @@ def test_seeded_bug_fails_its_group_test(
     if extra is not None:
         assert extra in r.message, r.message
     assert r.metrics["node_logs"], "merged node logs attached to the failure"
+
+
+def test_every_original_name_is_a_harness_test() -> None:
+    from alys_test_framework.harness.sync.groups import ORIGINAL_GROUPS
+
+    ours = {name for name, _, _ in SyncTestHarness.test_methods()}
+    mapped = {t for names in ORIGINAL_GROUPS.values() for t in names.values()}
+    assert mapped <= ours, mapped - ours
+    assert sum(len(v) for v in ORIGINAL_GROUPS.values()) == 19  # the original's 19 names

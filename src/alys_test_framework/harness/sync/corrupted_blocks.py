@@ -64,6 +64,7 @@ class CorruptedBlockTests(SyncHarnessBase):
             heights = sorted({x for cr in cor for x in cr.heights})
             run.data["kept"] = await chain_mismatches(c.nodes[f], c.nodes[honest], heights)
             run.data["bans"] = await c.nodes[f].call("admin_bans")
+            run.data["node_logs"] = c.merged_logs(tail=200)
             if curve is not None:
                 await self._check_chain(out, c, f, honest, h)
                 run.data["validation"] = await self._revalidate(c.nodes[f])
@@ -108,6 +109,7 @@ class CorruptedBlockTests(SyncHarnessBase):
             "every sender of a corrupted block is banned",
             f"{len(bans)} bans for {senders} corrupting senders: {bans}",
         )
+        run.logs_if_failed(out)
 
     @harness_test("checkpoints")
     async def test_chain_validation(self, out: Outcome) -> None:
@@ -135,3 +137,4 @@ class CorruptedBlockTests(SyncHarnessBase):
             "the re-validated chain reaches the head",
             f"{v['blocks']} blocks for height {run.data['height']}",
         )
+        run.logs_if_failed(out)

@@ -47,6 +47,11 @@ class SharedRun:
             out.fail(v)
         out.record(**{k: self.out.metrics[k] for k in SHARED_METRICS if k in self.out.metrics})
 
+    def logs_if_failed(self, out: Outcome) -> None:
+        """A test failing on its own reading of a passing cluster still gets the node logs."""
+        if out.violations and "node_logs" not in out.metrics and "node_logs" in self.data:
+            out.record(node_logs=self.data["node_logs"])
+
 
 class ParallelSessionTests(SyncHarnessBase):
     _sessions: SharedRun | None = None
@@ -98,6 +103,7 @@ class ParallelSessionTests(SyncHarnessBase):
                         miss.insert(0, f"head {head['height']} {head['hash']}")
                     bad[f] = miss
             run.data["mismatches"] = bad
+            run.data["node_logs"] = c.merged_logs(tail=200)
 
     def _finer_ranges(self, run: SharedRun) -> list[str]:
         """The reference node's hidden ``--sync-range``: with its default a short sync is cut
@@ -148,6 +154,7 @@ class ParallelSessionTests(SyncHarnessBase):
             "every session holds the sources' chain",
             "; ".join(f"node-{f}: {m[:2]}" for f, m in wrong.items()),
         )
+        run.logs_if_failed(out)
 
     @harness_test("parallel_sync")
     async def test_sync_coordination(self, out: Outcome) -> None:
@@ -169,6 +176,7 @@ class ParallelSessionTests(SyncHarnessBase):
             "ranges never fetched twice from different peers except after a failure",
             f"{len(doubles)} double fetches, e.g. {doubles[:2]}",
         )
+        run.logs_if_failed(out)
 
     @harness_test("parallel_sync")
     async def test_multi_peer_load_balancing(self, out: Outcome) -> None:
@@ -204,3 +212,4 @@ class ParallelSessionTests(SyncHarnessBase):
             f"ranges spread over the sources (smallest / largest share >= {gate:.0%})",
             f"balance {balance:.2f}: ranges per source {ranges}",
         )
+        run.logs_if_failed(out)

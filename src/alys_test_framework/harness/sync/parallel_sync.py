@@ -29,7 +29,8 @@ LINK_BOUND_MARGIN = 2.0  # t1 this much above t_cpu: the links were the one-sour
 class ParallelSyncTests(SyncHarnessBase):
     @harness_test("parallel_sync")
     async def test_parallel_speedup(self, out: Outcome) -> None:
-        """n sources vs one on links capped well below the follower's own import rate."""
+        """n sources vs one on links capped well below the follower's own import rate (the
+        original's parallel_sync_performance)."""
         n = self.config.sync.parallel_sources
         height = self.parallel_height
         # K checks off here: the recorder reads a node's checkpoints after its head, and the

@@ -19,6 +19,7 @@ from ....targets.cluster.measure import SyncCurve, chain_mismatches, follow_sync
 from ....targets.cluster.recording import Recording
 from ....waiting import WaitTimeout
 from ...base import BaseHarness, HarnessContext, Outcome, TestResult
+from ..groups import original_names
 
 SAMPLES = 200  # blocks compared per chain check
 # Floor of a capped link: a slower link makes a source miss a node's stall deadline with its
@@ -60,7 +61,10 @@ class SyncHarnessBase(BaseHarness):
         """Name the running test for its cluster's history file (``<harness>.<test>.jsonl``)."""
         if self.fixture.recording is not None:
             self.fixture.recording.test = name
-        return await super().run_one(name, category, timeout_s)
+        result = await super().run_one(name, category, timeout_s)
+        if names := original_names(name):
+            result.metrics["original_names"] = names
+        return result
 
     def _needs(self, out: Outcome, *methods: str) -> None:
         """Report the test unsupported before any node starts when the profile lacks methods."""
