@@ -141,6 +141,9 @@ class BenchRun:
     profiles: dict[str, str] = field(default_factory=dict)  # label -> file (relative path)
     regressions: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # per group: wall_s, cpu_s (this process and reaped children), cases_s (inside the cases'
+    # timed work) and setup_s (the rest: target set-up such as producing the sync chain)
+    timing: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def case(self, key: str) -> CaseResult | None:
         return next((c for c in self.cases if c.key == key), None)
@@ -162,6 +165,7 @@ class BenchRun:
             "profiles": self.profiles,
             "regressions": self.regressions,
             "errors": self.errors,
+            "timing": self.timing,
         }
 
     def write(self, path: Path) -> None:

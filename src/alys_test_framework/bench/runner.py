@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,6 +34,11 @@ class BenchOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
     samples_override: int | None = None
     enforce_goals: bool = False
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def check_groups(names: Iterable[str]) -> list[str]:
@@ -63,12 +69,22 @@ def run_bench(opts: BenchOptions) -> tuple[BenchRun, list[Regression], int]:
         for g in groups:
             mod = importlib.import_module(f"alys_test_framework.bench.groups.{g}")
             ctx.progress(f"group {g} ...")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu()
+            cases = []
             try:
-                run.cases += asyncio.run(mod.run(ctx))
+                cases = asyncio.run(mod.run(ctx))
             except Exception as e:  # one broken group is reported, the others still run
                 run.errors.append(f"group {g}: {type(e).__name__}: {e}")
-            ctx.progress(f"group {g} done in {time.perf_counter() - t0:.1f} s")
+            run.cases += cases
+            wall = time.perf_counter() - t0
+            in_cases = sum(float(c.extra.get("elapsed_s", 0.0)) for c in cases)
+            run.timing[g] = {
+                "wall_s": round(wall, 2),
+                "cpu_s": round(_cpu() - c0, 2),
+                "cases_s": round(in_cases, 2),
+                "setup_s": round(max(0.0, wall - in_cases), 2),
+            }
+            ctx.progress(f"group {g} done in {wall:.1f} s")
     finally:
         if profiler is not None:
             run.profiles = profiler.stop()

@@ -6,7 +6,9 @@ Rules of this module:
 2. Loops are calibrated per contender so that one sample lasts at least ``min_sample_s``
    (doubling from 1); warm-up samples are taken and discarded first.
 3. Contenders are sampled round-robin, sample i of every contender back to back, so a burst of
-   load hits all of them; the ratio of a case is computed per round (ours_i ÷ floor_i).
+   load hits all of them; the ratio of a case is computed per round (ours_i ÷ floor_i). The
+   order alternates between rounds (A B, B A, ...) so that going first or second — a fresh
+   cache after the collector ran, a core just freed — favours neither side.
 4. CPU time is the process's (all threads; children when ``children`` is set), beside wall
    time: on a shared 2-core machine wall time also holds the wait for a core.
 """
@@ -86,7 +88,7 @@ async def sample(
         if progress is not None:
             progress(f"{label}: sample {i + 1}/{samples}")
         row: dict[str, float] = {}
-        for c in contenders:
+        for c in contenders if i % 2 == 0 else contenders[::-1]:
             wall, cpu = await _timed(c.fn, loops[c.name], children)
             n = loops[c.name]
             row[f"{c.name}.wall"] = wall / n

@@ -62,6 +62,14 @@ def render(run: BenchRun, regressions: list[Regression]) -> str:
     lines.append(
         "basis: CPU time per operation unless the case says wall; ratio = ours / floor, lower is better"
     )
+    if run.timing:
+        lines.append(
+            "time per group (wall / CPU incl. reaped children; set-up = outside the cases): "
+            + ", ".join(
+                f"{g} {t['wall_s']:.0f} s / {t['cpu_s']:.0f} s (set-up {t['setup_s']:.0f} s)"
+                for g, t in run.timing.items()
+            )
+        )
     for e in run.errors:
         lines.append(f"ERROR {e}")
     if regressions:

@@ -233,7 +233,7 @@ async def run(ctx: BenchContext) -> list[CaseResult]:
             target=Target("ratio", 1.05, f"{2 * n:,} blocks <= 2.1x {n:,}"),
         )
         cases = [rate, memory, linear]
-        cases.append(await _parallel(ctx, cl, src, head, wire, samples=samples))
+        cases.append(await _parallel(ctx, cl, src, n, wire / 2, samples=samples))
         return cases
     finally:
         pool.terminate()
@@ -246,11 +246,12 @@ async def _parallel(
     ctx: BenchContext,
     cl: _Cluster,
     src: BlockingNode,
-    head: dict[str, Any],
+    upto: int,
     wire: float,
     samples: int,
 ) -> CaseResult:
-    """3 sources vs 1 through links capped so that one source needs about ``capped_s``."""
+    """3 sources vs 1 through links capped so that one source needs about ``capped_s`` to
+    deliver the first ``upto`` blocks (``wire`` bytes: half of what a 2N sync received)."""
     capped_s = ctx.size(12, 4)
     # the other two sources start on a copy of the source's block store: a full sync each
     # would cost more than the case itself, and how a source got its chain is not measured
@@ -265,9 +266,8 @@ async def _parallel(
             db.backup(copy)
     others = [cl.node(name=f"source{i}") for i in (2, 3)]
     for o in others:
-        _wait_head(o, head)
+        _wait_head(o, _head(src))
     sources = [src, *others]
-    # ``wire``: bytes a follower received in one full sync (block_processing_rate), to size the cap
     bps = max(wire / capped_s, 10_000.0)
     shares: list[list[int]] = []
 
@@ -290,10 +290,10 @@ async def _parallel(
             w0 = time.perf_counter()
             for s, addr in zip(sources, addrs, strict=False):
                 s.rpc("admin_addPeer", addr)
-            _wait_head(f, head)
+            _wait_height(f, upto)
             took = time.perf_counter() - w0
             served = [proxy.stats_for(i, me).bytes for i in range(k)]
-            assert sum(served) >= 0.9 * wire, "data bypassed the capped links"
+            assert sum(served) >= 0.8 * wire, "data bypassed the capped links"
             if k > 1:
                 shares.append(served)
             return took
@@ -310,7 +310,8 @@ async def _parallel(
         group=GROUP,
         name="parallel_block_processing",
         unit="s/run",
-        description=f"3 sources vs 1, links capped at {bps / 1e3:,.0f} kB/s each (dial to head)",
+        description=f"3 sources vs 1, links capped at {bps / 1e3:,.0f} kB/s each (dial to "
+        f"block {upto:,})",
         measurements=measurements(rounds, ["sources_3", "sources_1"], "sync.parallel"),
         ours="sources_3",
         floor="sources_1",
