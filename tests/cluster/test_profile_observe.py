@@ -62,7 +62,9 @@ def test_alys_profile_measures_peers_and_names_what_it_cannot() -> None:
     assert reason is not None and "offers no dev_produceBlocks" in reason
     assert "how many blocks" in reason and "admin_peers" not in reason.split("(")[0]
     assert "receipt" in (ALYS.lacks("received_at") or "")
-    assert "max-peers" in (ALYS.lacks(flags=("max_peers",)) or "")
+    assert "no max-peers flag" in (ALYS.lacks(flags=("max_peers",)) or "")
+    assert "oracle" in (ALYS.lacks("reference_block_json") or "")
+    assert REFERENCE.lacks("reference_block_json") is None
     assert "checkpoint" in (ALYS.lacks("chain_getCheckpoints") or "")
 
 

@@ -193,7 +193,7 @@ async def observed_ban(
     ``clear`` (the fault that made the liar lie: it must now behave, or a node that merely
     disconnects would look banned), then watches ``window_s`` (default: the cluster's stall
     window) for re-admission: a connection that stays open ``hold_s`` (default half the
-    window). The liar must keep running throughout; a liar that died proves nothing.
+    window). Both must keep running throughout: a node that died proves nothing.
     ``since`` (monotonic, default: now): only a disconnect from then on counts, so a restart
     of the victim before the lie is not taken for its verdict.
     """
@@ -230,8 +230,9 @@ async def observed_ban(
 
     await wait_until(decided, window + hold + timeout_s, "ban window observed", poll_s=0.05)
     obs = result[0]
-    if not cluster.nodes[liar].running:
-        obs.banned, obs.evidence = None, f"inconclusive: {cluster.nodes[liar].name} stopped"
+    for who in (victim, liar):  # a crashed node's sockets close too: that is no ban
+        if not cluster.nodes[who].running:
+            obs.banned, obs.evidence = None, f"inconclusive: {cluster.nodes[who].name} stopped"
     return obs
 
 

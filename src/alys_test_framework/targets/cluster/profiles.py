@@ -222,6 +222,8 @@ def parse_metrics(text: str) -> dict[str, float]:
 # capabilities (rule 4): what a test may need beyond a method name
 NEW_BLOCKS = "new_blocks"  # the producer makes new blocks on a fresh chain (asked or by itself)
 RECEIVED_AT = "received_at"  # blocks carry the node's own receipt time
+# blocks in docs/NODE_API.md's JSON (producer, txs, signature...): what oracles.chain decodes
+REFERENCE_BLOCK_JSON = "reference_block_json"
 
 _REFERENCE_RPC = {
     m: (m, block_view if m in ("chain_head", "chain_getBlockByHeight", "chain_getBlockByHash")
@@ -255,7 +257,7 @@ REFERENCE = NodeProfile(
         "bans": "alys_peer_bans",
     },
     common_args=("--log-json",),
-    capabilities=frozenset({NEW_BLOCKS, RECEIVED_AT}),
+    capabilities=frozenset({NEW_BLOCKS, RECEIVED_AT, REFERENCE_BLOCK_JSON}),
 )
 
 _ALYS_ONLY = "the real Alys node serves only getheadblock, getblockbyheight and getblockbyhash"
@@ -296,7 +298,10 @@ ALYS = NodeProfile(
         "template chain whose tip slot lies ahead of the clock",
         RECEIVED_AT: "the real Alys node's blocks (SignedConsensusBlock JSON) carry no receipt "
         "time, so per-hop gossip latency is not measurable",
-        "max_peers": "the real Alys node has no max-peers flag",
+        REFERENCE_BLOCK_JSON: "the real Alys node's SignedConsensusBlock JSON has no producer "
+        "index or transaction list in the reference shape, so the chain oracle cannot decode it",
+        "max_peers": "none of the real Alys node's flags (--rpc-port --p2p-port "
+        "--remote-bootnode --db-path --dev --jwt-secret) limits its peers: no max-peers flag",
     },
     observed={
         "admin_peers": "open TCP connections seen at the fault proxy and in the socket table",
