@@ -80,3 +80,32 @@ def test_every_original_name_is_a_harness_test() -> None:
     mapped = {t for names in ORIGINAL_GROUPS.values() for t in names.values()}
     assert mapped <= ours, mapped - ours
     assert sum(len(v) for v in ORIGINAL_GROUPS.values()) == 19  # the original's 19 names
+
+
+def test_sync_quality_gates_fail_below_the_originals_defaults() -> None:
+    """The validator reads the figures the tests recorded; each gate fails on its own."""
+    from alys_test_framework.results import Verdict
+    from alys_test_framework.validators import sync_quality_validator
+
+    def res(name: str, status: TestStatus = TestStatus.PASSED, **m: object) -> TestResult:
+        return TestResult(name, "sync", "x", status, 1.0, "", dict(m))
+
+    good = [
+        res("test_full_sync", blocks_per_s=150.0),
+        res("test_checkpoint_interval_configurable", intervals_ok=[10, 25, 250]),
+        res("test_concurrent_sync_sessions", sessions_completed=6),
+        *(res(t) for t in ("test_source_killed_mid_sync", "test_recovery_scenarios")),
+    ]
+    cfg = TestConfig.development()
+    assert sync_quality_validator(good, cfg).status is Verdict.PASSED
+    bad = {
+        "full_sync_blocks_per_s": res("test_full_sync", blocks_per_s=99.0),
+        "checkpoint_intervals": res("test_checkpoint_interval_configurable", intervals_ok=[10]),
+        "parallel_sessions": res("test_concurrent_sync_sessions", sessions_completed=5),
+        "resilience_recovery": res("test_recovery_scenarios", TestStatus.FAILED),
+    }
+    for gate, broken in bad.items():
+        results = [broken if r.name == broken.name else r for r in good]
+        v = sync_quality_validator(results, cfg)
+        assert v.status is Verdict.FAILED and gate in v.message, (gate, v.message)
+    assert sync_quality_validator([], cfg).status is Verdict.SKIPPED
