@@ -9,19 +9,43 @@ Rules of this module:
 3. A wait for progress (``wait_for_progress``) fails as soon as the observed value has not
    moved for ``stall_s`` — a stall is named as a stall, not reported as a timeout minutes later.
 4. Predicates may be plain functions or coroutines; exceptions inside them propagate.
+5. Long waits say what they wait for: ``wait_for_progress`` reports each new observed value to
+   the progress hook of the current context (``progress_reporter``), which a harness sets
+   around each test; with no hook nothing is reported.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
 DEFAULT_POLL_S = 0.02
+
+ProgressHook = Callable[[str, object], None]
+_PROGRESS: ContextVar[ProgressHook | None] = ContextVar("alys_test_progress", default=None)
+
+
+@contextlib.contextmanager
+def progress_reporter(hook: ProgressHook) -> Iterator[None]:
+    """Within this block (and the tasks it starts), waits report ``(what, value)`` to ``hook``."""
+    token = _PROGRESS.set(hook)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
+def report_progress(what: str, value: object) -> None:
+    hook = _PROGRESS.get()
+    if hook is not None:
+        hook(what, value)
 
 
 class WaitTimeout(TimeoutError):
@@ -158,6 +182,7 @@ async def wait_for_progress(
         value = await _call(observe)
         if value != last:
             last, last_change = value, now
+            report_progress(what, value)
             continue
         if now - last_change >= stall_s:
             detail = await _call(context) if context is not None else ""

@@ -198,3 +198,28 @@ def test_fail_fast_skips_the_rest_of_a_harness_after_its_first_failure(tmp_path:
     on = TestConfig.load(overrides={"fail_fast": True})
     assert statuses(on) == [TestStatus.ERROR, TestStatus.FAILED, TestStatus.SKIPPED]
     assert statuses(TestConfig.load())[2] is TestStatus.PASSED
+
+
+def test_a_long_wait_reports_what_it_waits_for_as_progress_events(tmp_path: Path) -> None:
+    from alys_test_framework.events import EventLog
+    from alys_test_framework.testing import run_harness
+    from alys_test_framework.waiting import wait_for_progress
+
+    class Climbs(BaseHarness):
+        name = "climbs"
+        categories = ("c",)
+
+        @harness_test("c")
+        async def test_climb(self, out: Outcome) -> None:
+            h = iter(range(100))
+            top = await wait_for_progress(
+                lambda: next(h), lambda v: v >= 3, "node-1 height", stall_s=1, poll_s=0.01
+            )
+            out.expect(top == 3, "reached 3")
+
+    log = EventLog()
+    [r] = run_harness(Climbs, TestConfig.load(), tmp_path, events=log)
+    assert r.passed, r.message
+    [ev] = [e for e in log.events if e.type == "progress"]  # at most one a second
+    assert ev.metadata["test"] == "test_climb"
+    assert ev.metadata["waiting_for"] == "node-1 height: now 1"

@@ -32,7 +32,9 @@ from typing import Any, ClassVar, NoReturn, Protocol, runtime_checkable
 from ..config import TestConfig
 from ..events import EventLog, EventSink
 from ..results import TestResult, TestStatus
-from ..waiting import Stalled, WaitTimeout
+from ..waiting import Stalled, WaitTimeout, progress_reporter
+
+PROGRESS_EVERY_S = 1.0
 
 
 @runtime_checkable
@@ -218,6 +220,19 @@ class BaseHarness:
                 stop = f"not run: --fail-fast after {r.name} failed"
         return results
 
+    def _progress_hook(self, test: str) -> Callable[[str, object], None]:
+        """What the running test waits for, as ``progress`` events at most once a second."""
+        last = [0.0]
+
+        def hook(what: str, value: object) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY_S:
+                last[0] = now
+                self.ctx.events.emit("progress", self.name, test=test,
+                                     waiting_for=f"{what}: now {value!r}")  # fmt: skip
+
+        return hook
+
     async def run_one(self, name: str, category: str, timeout_s: float | None = None) -> TestResult:
         limit = timeout_s or self.config.performance.max_test_duration_s
         out = Outcome()
@@ -225,7 +240,8 @@ class BaseHarness:
         start = time.perf_counter()
         status, message = TestStatus.PASSED, ""
         try:
-            await asyncio.wait_for(getattr(self, name)(out), timeout=limit)
+            with progress_reporter(self._progress_hook(name)):
+                await asyncio.wait_for(getattr(self, name)(out), timeout=limit)
         except PropertyViolation:
             pass
         except SkipTest as exc:

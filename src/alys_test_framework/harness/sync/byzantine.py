@@ -22,7 +22,7 @@ from ...targets.cluster.byzantine_catalogue import (
 )
 from ...targets.cluster.fixture import ChainFixture, attached_cluster
 from ...targets.cluster.measure import chain_mismatches, sample_heights
-from ...waiting import WaitTimeout, wait_until
+from ...waiting import WaitTimeout, report_progress, wait_until
 from ..base import Outcome, harness_test
 from .kit import SyncHarnessBase
 from .kit.base import SAMPLES
@@ -93,7 +93,7 @@ class ByzantineTests(SyncHarnessBase):
         async with attached_cluster(fx, out, "byzantine_catalogue") as c:
             victim = await c.add_node(fx.follower_args())
             for case in cases:
-                self._progress(f"catalogue case {len(results) + 1}/{len(cases)}: {case.id}")
+                report_progress("catalogue case", f"{len(results) + 1}/{len(cases)} {case.id}")
                 res = await run_case(
                     case, spec=spec, victim_p2p=("127.0.0.1", victim.p2p_port),
                     victim_rpc=victim.call, honest=[], forge=forge, timeout_s=CASE_TIMEOUT_S,
@@ -146,11 +146,6 @@ class ByzantineTests(SyncHarnessBase):
             stall_s=self.stall_s,
             recording=self.fixture.recording,
         )
-
-    def _progress(self, what: str) -> None:
-        if self.ctx.events is not None:
-            self.ctx.events.emit("progress", self.name, test="test_byzantine_catalogue",
-                                 waiting_for=what)  # fmt: skip
 
 
 CASE_TIMEOUT_S = 8.0  # the victim's own stall deadline (5 s by default) must fit in a case
