@@ -5,6 +5,9 @@ Every verdict is read back from the nodes (heads, block hashes and signatures, c
 (a height reported by the syncing node), so "mid-sync" is a measured fact, not a guess. Waits
 for progress fail on a stall (``sync.stall_s``), naming the height and the peers.
 
+The tests cover every name of the original SyncTestHarness's four groups (groups.py maps
+them); scenarios that several tests read run once (parallel_sessions.SharedRun).
+
 One module per category; this class only puts them together (report order comes from
 ``categories``). Bases are listed last-category-first for readers used to the MRO order.
 """

@@ -3,7 +3,8 @@
 Chain lengths, for time to verdict: the full-sync and performance tests sync the configured
 ``sync.max_chain_height`` (10,000 by default); the fault scenarios (resilience, Byzantine,
 partition, checkpoints) run on ``sync.scenario_height`` (2,000), enough for many request ranges
-per source while a fault lands mid-sync; the parallel test on 500 blocks per source. Each
+per source while a fault lands mid-sync; the parallel test on 500 blocks per source; the six
+concurrent sessions on SESSION_BLOCKS (500) each. Each
 longer template extends the shorter one, so they are built once, in one pass.
 """
 
