@@ -159,11 +159,23 @@ def _failures(report_dir: str) -> list[str]:
     for ph in data.get("phases", []):
         for t in ph.get("tests", []):
             if t.get("status") in ("failed", "error"):
-                out.append(f"{t.get('name')}: {t.get('message') or ''}".strip())
+                # one entry per violated property: a rule broken beside a stall is still a kill
+                for part in (t.get("message") or "").split("; "):
+                    out.append(f"{t.get('name')}: {part}".strip())
         for v in ph.get("validators", []):
-            if v.get("status") == "failed" and v.get("validator") != "SuccessRateValidator":
-                out.append(f"{v.get('validator')}: {v.get('message') or ''}".strip())
+            name = v.get("validator") or ""
+            if v.get("status") == "failed" and not _derivative(name):
+                out.append(f"{name}: {v.get('message') or ''}".strip())
     return out
+
+
+def _derivative(validator: str) -> bool:
+    """Validators that only restate test outcomes (a failed, skipped or missing test; under
+    --fail-fast they fail by design) or elapsed time (DurationValidator: a timeout by another
+    name): not evidence of a kill."""
+    return validator in ("SuccessRateValidator", "DurationValidator") or validator.endswith(
+        "PhaseValidator"
+    )
 
 
 def judge(rc: int | None, report_dir: str) -> tuple[str, str]:
