@@ -3,8 +3,9 @@
 Rules of this module:
 1. Each contender is an operation ``fn(loops)`` that performs ``loops`` operations; a sample is
    one call, and its per-operation wall and CPU times are dt / loops.
-2. Loops are calibrated per contender so that one sample lasts at least ``min_sample_s``
-   (doubling from 1); warm-up samples are taken and discarded first.
+2. Loops are calibrated per contender so that one sample takes at least ``min_sample_s`` of
+   CPU time (doubling from 1; load cannot shorten the count); warm-up samples are taken and
+   discarded first.
 3. Contenders are sampled round-robin, sample i of every contender back to back, so a burst of
    load hits all of them; the ratio of a case is computed per round (ours_i ÷ floor_i). The
    order alternates between rounds (A B, B A, ...) so that going first or second — a fresh
@@ -60,10 +61,14 @@ async def _calibrate(c: Contender, min_sample_s: float, children: bool) -> int:
         return c.loops
     loops = 1
     while loops < 1 << 22:
-        wall, _ = await _timed(c.fn, loops, children)
-        if wall >= min_sample_s:
+        wall, cpu = await _timed(c.fn, loops, children)
+        # CPU time decides: one descheduling of this process during a short probe would make
+        # the wall time reach the mark at 2 loops, and every sample would then measure a
+        # case's fixed cost instead of its operation (seen: a 50x ratio on a loaded machine).
+        # Wall time only stops an operation that waits rather than computes.
+        if cpu >= min_sample_s or wall >= 20 * min_sample_s:
             break
-        loops *= 2 if wall > min_sample_s / 10 else 8
+        loops *= 2 if cpu > min_sample_s / 10 else 8
     return loops
 
 
