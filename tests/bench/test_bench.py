@@ -111,6 +111,23 @@ def test_a_machine_case_reports_its_change_but_never_fails() -> None:
     assert r.fails and code == 1 and "g.c critical" in why, why
 
 
+def test_calibration_counts_cpu_so_a_descheduled_probe_cannot_shrink_the_loops() -> None:
+    from alys_test_framework.bench.sampler import Contender, _calibrate
+
+    calls = [0]
+
+    def op(loops: int) -> None:
+        calls[0] += 1
+        if calls[0] == 2:  # the probe at 8 loops: the process "loses its core" for 60 ms
+            time.sleep(0.06)
+        end = time.process_time() + loops * 20e-6
+        while time.process_time() < end:
+            pass
+
+    loops = asyncio.run(_calibrate(Contender("x", op), 0.01, False))
+    assert loops >= 256, loops  # 10 ms of CPU at 20 us per op; the wall time said 8
+
+
 class SlowSummer(actor_group.Summer):
     """A deliberately slowed build: 0.5 ms more per message."""
 
