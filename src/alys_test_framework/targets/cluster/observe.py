@@ -10,12 +10,14 @@ Rules:
    (proxied links) and in the kernel's socket table (direct loopback links, e.g. peer
    exchange). Misses: connections to anything outside the cluster; counts a connection the
    node holds open before (or without) admitting the peer, e.g. during the handshake.
-2. Bans (``judge_ban``, pure): the victim *ended* a connection with the liar (the proxy saw
-   EOF from the victim's side first), and after the offending fault was cleared — so the liar
-   now behaves — for ``window_s`` no connection between the two stayed open ``hold_s``, while
-   at least one was attempted. A node that only disconnects re-admits the now-honest peer and
-   keeps it (NOT banned); no attempt at all in the window is inconclusive (``banned`` None),
-   since a ban and a node that never redials look alike from outside.
+2. Bans (``judge_ban``, pure): the connection with the liar *ended* by a node's own close
+   (EOF seen at the proxy, from either side: a refusing node may send a reason the other side
+   then hangs up on; a proxy abort or a kill is no end), and after the offending fault was
+   cleared — so the liar now behaves — for ``window_s`` no connection between the two stayed
+   open ``hold_s``, at least one was attempted, and every one was closed (refused), none
+   still pending. A node that only disconnects re-admits the now-honest peer and keeps it
+   (NOT banned); no attempt in the window is inconclusive (``banned`` None), since a ban and
+   a node that never redials look alike from outside.
 3. New blocks from a node that produces by itself (Aura, one block per owned slot): "produce
    n" is a wait until its head has grown by n, failing as a stall (``Stalled``) when the head
    does not move for ``stall_s``. It cannot produce exactly n, nor on a chain whose tip slot
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from .node_process import NodeProcess
 
 LOOPBACK = "127.0.0.1"
+PENDING = "undecided: the window runs, or a connection is neither refused nor held yet"
 
 
 # -- peers ----------------------------------------------------------------------------------
@@ -100,7 +103,7 @@ class BanObservation:
 
     banned: bool | None
     evidence: str
-    victim_closed: bool = False
+    ended: bool = False  # a connection between them ended by a node's own close
     attempts: int = 0  # connections between the two opened in the window
     longest_s: float = 0.0  # the longest any of them stayed open
     window_s: float = 0.0
@@ -113,10 +116,14 @@ class BanObservation:
         }  # fmt: skip
 
 
-def victim_closed(records: Sequence[ConnRecord], victim: int, since: float = 0.0) -> bool:
-    """``victim`` ended one of ``records`` at or after ``since`` (monotonic)."""
+def ended_by_node(records: Sequence[ConnRecord], victim: int | None, since: float = 0.0) -> bool:
+    """``victim`` (None: either node) ended one of ``records`` at or after ``since``."""
     return any(
-        r.closed_by == victim and r.closed_at is not None and r.closed_at >= since for r in records
+        r.closed_by is not None
+        and (victim is None or r.closed_by == victim)
+        and r.closed_at is not None
+        and r.closed_at >= since
+        for r in records
     )
 
 
@@ -127,7 +134,7 @@ def ended_by(cluster: NodeCluster, node: int, since: float = 0.0) -> list[int]:
     if proxy is None:
         return []
     peers = {r.dst if r.src == node else r.src for r in proxy.conn_log if node in (r.src, r.dst)}
-    return sorted(p for p in peers if victim_closed(proxy.connections(node, p), node, since))
+    return sorted(p for p in peers if ended_by_node(proxy.connections(node, p), node, since))
 
 
 def judge_ban(
@@ -141,12 +148,12 @@ def judge_ban(
 ) -> BanObservation:
     """Rule 2 over the proxy's connection records between victim and liar (monotonic times).
     Decides early once a connection held ``hold_s``; else at the window's end."""
-    closed = victim_closed(records, victim, since)
+    closed = ended_by_node(records, None, since)
     in_window = [r for r in records if r.opened_at >= window_start]
     before = [r for r in records if r.opened_at < window_start and r.open]
     longest = max((r.lifetime(now) for r in in_window + before), default=0.0)
     obs = BanObservation(
-        None, "window still open", victim_closed=closed, attempts=len(in_window),
+        None, PENDING, ended=closed, attempts=len(in_window),
         longest_s=longest, window_s=window_s,
         connections=[
             {"opened_s": round(r.opened_at - window_start, 3),
@@ -156,21 +163,21 @@ def judge_ban(
         ],
     )  # fmt: skip
     if not closed:
-        obs.banned, obs.evidence = False, "the victim never ended a connection with the liar"
+        obs.banned, obs.evidence = False, "the connection with the liar never ended"
     elif longest >= hold_s:
         obs.banned = False
         obs.evidence = (
             f"re-admitted: a connection with the liar stayed open {longest:.2f} s "
             f">= {hold_s:g} s after the fault was cleared"
         )
-    elif now - window_start < window_s:
-        pass  # undecided yet
+    elif now - window_start < window_s or any(r.open for r in in_window + before):
+        pass  # PENDING
     elif not in_window:
         obs.evidence = f"inconclusive: no connection between them was attempted in {window_s:g} s"
     else:
         obs.banned = True
         obs.evidence = (
-            f"the victim ended the liar's connection and refused all {len(in_window)} "
+            f"the liar's connection ended and all {len(in_window)} "
             f"reconnects in {window_s:g} s (none stayed open {hold_s:g} s)"
         )
     return obs
@@ -207,9 +214,9 @@ async def observed_ban(
         return proxy.connections(victim, liar)
 
     def closed() -> bool:
-        return victim_closed(pair(), victim, t0)
+        return ended_by_node(pair(), None, t0)
 
-    what = f"{cluster.nodes[victim].name} ends its connection with {cluster.nodes[liar].name}"
+    what = f"the connection {cluster.nodes[victim].name} - {cluster.nodes[liar].name} ends"
     try:
         await wait_until(closed, timeout_s, what, observe=lambda: _conn_summary(pair()))
     except TimeoutError:
@@ -226,7 +233,7 @@ async def observed_ban(
         now = time.monotonic()
         obs = judge_ban(pair(), victim, start, now, window, hold, t0)
         result[:] = [obs]
-        return obs.banned is not None or (now - start >= window)
+        return obs.evidence != PENDING
 
     await wait_until(decided, window + hold + timeout_s, "ban window observed", poll_s=0.05)
     obs = result[0]
