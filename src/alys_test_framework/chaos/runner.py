@@ -26,13 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from ..checkers import CheckerBounds, run_checkers
 from ..events import EventLog
-from ..oracles.chain import ChainOracle, OracleSpec
+from ..oracles.chain import ChainOracle, OracleSpec, Violation
 from ..targets.cluster import NodeCluster
 from ..targets.cluster.fixture import NodeTarget
 from ..targets.cluster.history_recorder import HistoryRecorder
-from ..waiting import WaitTimeout, wait_for_progress, wait_until
+from ..waiting import Stalled, WaitTimeout, wait_for_progress, wait_until
 from .cleanup import CleanupJournal, replay_stale
 from .events import ChaosEvent, ChaosEventType
 from .health import SystemHealthMonitor
@@ -86,6 +88,8 @@ class ChaosRun:
     ops_total: int = 0
     ops_ok: int = 0
     errors: list[str] = field(default_factory=list)
+    liveness: list[Violation] = field(default_factory=list)  # S4 from stalled recoveries
+    _stall: tuple[int, tuple[int, ...], float] | None = None  # (goal, heads, window) last stall
 
     def _phase(self, phase: ChaosPhase) -> None:
         self.phases.append({"phase": phase.value, "t": time.time()})
@@ -174,6 +178,7 @@ class ChaosRun:
                 rec.history(), oracle,
                 CheckerBounds(convergence_s=s.convergence_s, max_peers=25),
             )  # fmt: skip
+            checkers["liveness"] = self.liveness  # the recoveries judged during the run
             rec = None
         finally:
             await monitor.stop()
@@ -295,6 +300,7 @@ class ChaosRun:
                 res.status = "failed"
                 res.detail += (f"; not recovered (no progress for "
                                f"{self.settings.recovery_timeout_s:g} s)")  # fmt: skip
+            self.liveness += self._stuck(ctx, ev)
         else:
             res.recovery_s = round(rtime, 3)
         self.log(f"[chaos] {ev.label()}: {res.status}: {res.detail} (recovery {res.recovery_s} s)")
@@ -302,22 +308,29 @@ class ChaosRun:
     async def _caught_up(
         self, ctx: ChaosContext, stall_s: float, ev: ChaosEvent | None = None
     ) -> float | None:
-        """Seconds until every node answers and holds the producer's head of now (the head at
-        heal time, for an event), or None once no node got closer to it for ``stall_s`` (a
+        """Seconds until every node answers and holds the highest producer's head of now (the
+        head at heal time, for an event), or None once no node got closer to it for ``stall_s`` (a
         loaded machine recovers slowly but steadily: progress, not a deadline, is judged; an
         outer bound of ``RECOVERY_BOUND_X * stall_s`` ends a recovery that never completes).
         Re-dials the event's links every ``REDIAL_AFTER_S``."""
         t = time.monotonic()
-        goal = await head(ctx, ctx.producer)
+
+        async def top() -> int | None:  # the highest producer that answers (one may be down)
+            hs = [h for i in ctx.producers if (h := await head(ctx, i)) is not None]
+            return max(hs) if hs else None
+
+        goal = await top()
         last_dial = t  # nodes re-dial by themselves; help only a recovery that takes long
+        seen: list[tuple[int, ...] | None] = [None]  # the last observation, for S4
 
         async def observe() -> tuple[int, ...] | None:
             nonlocal last_dial, goal
             if goal is None:
-                goal = await head(ctx, ctx.producer)
+                goal = await top()
                 return None
             hs = [await head(ctx, i) for i in range(ctx.n)]
             got = tuple(-1 if h is None else min(h, goal) for h in hs)
+            seen[0] = got
             if min(got) < goal and time.monotonic() - last_dial > REDIAL_AFTER_S:
                 last_dial = time.monotonic()  # e.g. a dial refused while banned
                 await reconnect(ctx, ev.targets if ev else range(ctx.n))
@@ -326,14 +339,47 @@ class ChaosRun:
         def done(got: tuple[int, ...] | None) -> bool:
             return got is not None and goal is not None and min(got) >= goal
 
+        self._stall = None
         try:
             await wait_for_progress(observe, done,
                                     f"recovery from {ev.label() if ev else 'start'}",
                                     stall_s=stall_s, timeout_s=RECOVERY_BOUND_X * stall_s,
                                     poll_s=0.05)  # fmt: skip
-        except WaitTimeout:  # Stalled included
+        except Stalled:
+            if goal is not None and seen[0] is not None:
+                self._stall = (goal, seen[0], stall_s)
+            return None
+        except WaitTimeout:  # still progressing at the outer bound: slow, not stuck
             return None
         return time.monotonic() - t
+
+    def _stuck(self, ctx: ChaosContext, ev: ChaosEvent) -> list[Violation]:
+        """S4 (liveness, docs/CHAIN_RULES.md) from the stalled recovery just observed: a node
+        that answers, below the producer's head, whose head did not rise for the whole stall
+        window although the fault was lifted and its peers held that head (re-dialled)."""
+        if self._stall is None:
+            return []
+        goal, last, stall_s = self._stall
+        out = []
+        for i, h in enumerate(last):
+            node = ctx.cluster.nodes[i]
+            if 0 <= h < goal:
+                what = f"head stuck at {h}"
+            elif h < 0 and _running(node.pid):  # the process runs, its chain_head fails
+                what = "head unreadable (chain_head fails) while its process runs"
+            else:
+                continue
+            out.append(Violation("S4", f"{what} for {stall_s:g} s after {ev.label()} was "
+                                 f"lifted while the producer held {goal}", goal, None,
+                                 node.name))  # fmt: skip
+        return out
+
+
+def _running(pid: int | None) -> bool:
+    try:
+        return pid is not None and psutil.Process(pid).status() not in ("zombie", "stopped")
+    except psutil.Error:
+        return False
 
 
 class _Recorder(HistoryRecorder):
