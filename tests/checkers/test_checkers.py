@@ -263,3 +263,15 @@ def test_history_round_trips_through_jsonl(tmp_path) -> None:  # type: ignore[no
         fh.write('{"t": 1, "kind": "head", "no')  # a torn last line is ignored
     h = read_history(tmp_path / "history.jsonl")
     assert violations(run_checkers(h, oracle(), CheckerBounds(convergence_s=5, max_peers=4))) == []
+
+
+def test_a_restart_forgets_bans_without_breaking_p3() -> None:
+    """Bans live in memory (CHAIN_RULES P3): a restarted node lists none, which is no lifted
+    ban; the same empty list without a restart is one."""
+    for restart, rules in ((True, []), (False, ["P3"])):
+        hb = HB()
+        hb.ev("bans", "node-0", bans=[{"addr": "127.0.0.9:7000", "until": 5000.0}])
+        if restart:
+            hb.process("node-0", "restart")
+        hb.ev("bans", "node-0", bans=[])
+        assert [v.rule for v in check_bans_hold(hb.history())] == rules

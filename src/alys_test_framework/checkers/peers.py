@@ -5,7 +5,8 @@ Rules:
   node shows more than its ``max_peers``.
 - P3: once a node lists a ban of ``addr`` (until ``u``), every later bans observation before
   ``u`` still lists it, and no peers observation after the next one (the disconnect is
-  asynchronous: one poll of grace) and before ``u`` shows ``addr`` connected.
+  asynchronous: one poll of grace) and before ``u`` shows ``addr`` connected — while the
+  node's process runs: bans live in memory (docs/CHAIN_RULES.md P3), so a restart starts over.
 """
 
 from __future__ import annotations
@@ -42,8 +43,12 @@ def check_bans_hold(history: History) -> list[Violation]:
     for node in history.nodes():
         active: dict[str, tuple[float, float]] = {}  # addr -> (first seen t, until)
         grace: dict[str, int] = {}
-        for e in history.of_node(node, "bans", "peers"):
+        for e in history.of_node(node, "bans", "peers", "process"):
             t = e["t"]
+            if e["kind"] == "process":
+                if e.get("action") in ("start", "restart", "kill", "stop"):
+                    active.clear()  # a new process remembers no bans
+                continue
             if e["kind"] == "bans":
                 listed = {b["addr"]: float(b["until"]) for b in e["bans"]}
                 for a, (_, until) in list(active.items()):
