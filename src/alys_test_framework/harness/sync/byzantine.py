@@ -6,6 +6,7 @@ to — played by a real TCP peer against one victim, each case judged by the rul
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ...targets.cluster.byzantine_catalogue import (
 )
 from ...targets.cluster.fixture import ChainFixture, attached_cluster
 from ...targets.cluster.measure import chain_mismatches, sample_heights
+from ...targets.cluster.observe import BanObservation, observed_ban
 from ...waiting import WaitTimeout, report_progress, wait_until
 from ..base import Outcome, harness_test
 from .kit import SyncHarnessBase
@@ -38,9 +40,11 @@ class ByzantineTests(SyncHarnessBase):
             f = await self._follower(c)
             seed = self.ctx.seed
             assert c.proxy is not None
-            c.proxy.apply([(byz, f)], "byzantine", rewriter=lambda: BlockForger(seed=seed))
+            since = time.monotonic()
+            lie = c.proxy.apply([(byz, f)], "byzantine", rewriter=lambda: BlockForger(seed=seed))
             await c.connect(f, byz)  # the victim meets the liar first and alone
-            bans_seen = c.nodes[f].profile.supports("admin_bans")
+            bans_seen = c.nodes[f].profile.serves("admin_bans")
+            ban: BanObservation | None = None
             seen: dict[str, Any] = {}
 
             async def judged() -> bool:
@@ -56,6 +60,10 @@ class ByzantineTests(SyncHarnessBase):
                     )  # fmt: skip
                 except WaitTimeout as exc:
                     out.fail("byzantine peer banned", str(exc))
+            else:  # a ban seen as behaviour: the liar's connection ends, reconnects refused
+                ban = await observed_ban(c, f, byz, timeout_s=self.timeout_s, clear=lie,
+                                         since=since)  # fmt: skip
+                out.record(ban=ban.to_json())
             await c.connect(f, honest)
             await self._sync_or_fail(out, c, f, "correct chain synced despite a byzantine peer", h)
             forged = sorted({b for r in c.proxy.rewriters for b in r.forged_heights})
@@ -67,11 +75,13 @@ class ByzantineTests(SyncHarnessBase):
                 not bad, "forged blocks rejected", f"{len(bad)} forged blocks kept: {bad[:3]}"
             )
             await self._check_chain(out, c, f, honest, h)
-            if not bans_seen:  # what could be measured was; the ban itself cannot be seen
-                out.unsupported(
-                    f"node profile {c.nodes[f].profile.name!r} offers no admin_bans: forged "
-                    "blocks were rejected, whether the liar was banned is not observable"
-                )
+            if ban is not None:
+                if ban.banned is None:  # what could be measured was; the ban itself was not
+                    out.unsupported(
+                        f"forged blocks were rejected; whether the liar was banned: {ban.evidence}"
+                    )
+                out.expect(bool(ban.banned), "byzantine peer banned", ban.evidence)
+                return
             bans = await c.nodes[f].call("admin_bans")
             out.record(bans=bans)
             out.expect(bool(bans), "byzantine peer banned", "victim's ban list is empty")
