@@ -47,11 +47,13 @@ class SyncTestHarness(
     FullSyncTests,
 ):
     name: ClassVar[str] = "sync"
+    # byzantine early: every rule's invalid input against one victim is the cheapest, most
+    # telling verdict of the phase (a node that breaks a chain rule fails here, named)
     categories: ClassVar[tuple[str, ...]] = (
         "full_sync",
+        "byzantine",
         "performance",
         "resilience",
-        "byzantine",
         "partition_tolerance",
         "checkpoints",
         "parallel_sync",
