@@ -7,6 +7,8 @@ a cluster checker naming its rule — never only by a timeout or a fault not rec
   and after the heal the sides never agree — the convergence checker's S5.
 - store-no-commit (store: the transaction is never committed): a SIGKILL during production
   loses the acknowledged blocks — the durability checker's D1/D2.
+- store-head-before-commit (store: head moved before the COMMIT): a failed write wedges the
+  node — S4 from the stalled recovery.
 
 Short schedules of the events that exercise each bug (the done-when run is ``--chaos`` with
 its default ``--duration 120 --seed 1``; see README)."""
@@ -45,6 +47,16 @@ def test_store_mutant_fails_naming_durability_rule() -> None:
     status, detail = _chaos("store-no-commit", "ProcessCrash,NetworkPartition")
     assert status == "killed", detail
     assert "durability/D1" in detail or "durability/D2" in detail, detail
+
+
+@pytest.mark.slow
+def test_failure_atomicity_mutant_fails_naming_liveness_s4() -> None:
+    """store-head-before-commit: the store's head moves before the COMMIT, so a failed write
+    (EIO from the FUSE datadir, ENOSPC on the producer's tmpfs) wedges the node: its head
+    never rises again although its peers are ahead — S4, judged as the event's recovery."""
+    status, detail = _chaos("store-head-before-commit", "DiskSpaceExhaustion,DiskFailure")
+    assert status == "killed", detail
+    assert "liveness/S4" in detail, detail
 
 
 @pytest.mark.slow
