@@ -329,7 +329,12 @@ class ChaosRun:
                 goal = await top()
                 return None
             hs = [await head(ctx, i) for i in range(ctx.n)]
-            got = tuple(-1 if h is None else min(h, goal) for h in hs)
+            # best so far per node: only getting closer is progress (a node whose RPC flaps
+            # between failing and answering the same stuck head is not progressing)
+            prev = seen[0] or (-1,) * ctx.n
+            got = tuple(
+                max(p, -1 if h is None else min(h, goal)) for p, h in zip(prev, hs, strict=True)
+            )
             seen[0] = got
             if min(got) < goal and time.monotonic() - last_dial > REDIAL_AFTER_S:
                 last_dial = time.monotonic()  # e.g. a dial refused while banned
