@@ -25,7 +25,7 @@ from ...targets.cluster import NodeProcess
 from ...targets.cluster.fixture import attached_cluster
 from ...targets.cluster.measure import blocks_at, chain_mismatches
 from ...targets.cluster.profiles import REFERENCE_BLOCK_JSON
-from ..base import Outcome, PropertyViolation, harness_test
+from ..base import Outcome, harness_test
 from .kit import SyncHarnessBase
 from .kit.wire import Corruption, RangeLog, corrupting
 from .parallel_sessions import SharedRun
@@ -39,10 +39,7 @@ class CorruptedBlockTests(SyncHarnessBase):
     async def _corrupt_run(self) -> SharedRun:
         if self._corrupt is None:
             self._corrupt = SharedRun(Outcome())
-            try:
-                await self._run_corrupt(self._corrupt)
-            except PropertyViolation:
-                pass
+            await self._corrupt.play(self._run_corrupt)
         return self._corrupt
 
     async def _run_corrupt(self, run: SharedRun) -> None:

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...targets.cluster.fixture import attached_cluster
 from ...targets.cluster.measure import SyncCurve, chain_mismatches, follow_sync, sample_heights
-from ..base import Outcome, PropertyViolation, harness_test
+from ..base import Outcome, PropertyViolation, UnsupportedTest, harness_test
 from .kit import SyncHarnessBase
 from .kit.wire import RangeLog
 
@@ -40,9 +41,29 @@ class SharedRun:
 
     out: Outcome
     data: dict[str, Any] = field(default_factory=dict)
+    unsupported: str = ""  # the scenario could not run on this target: every reading is too
+    broken: str = ""  # the scenario itself raised: every reading is an error, not a verdict
+
+    async def play(self, scenario: Callable[[SharedRun], Awaitable[None]]) -> None:
+        """Run the scenario once, keeping how it ended for the tests that read it later."""
+        try:
+            await scenario(self)
+        except PropertyViolation:
+            pass
+        except UnsupportedTest as exc:
+            self.unsupported = str(exc)
+            raise
+        except Exception as exc:
+            self.broken = f"{type(exc).__name__}: {exc}"
+            raise
 
     def carry(self, out: Outcome) -> None:
-        """The shared cluster's verdicts onto a test judging it."""
+        """The shared cluster's verdicts onto a test judging it (raises if the scenario could
+        not be judged: a reading of nothing must not pass)."""
+        if self.unsupported:
+            out.unsupported(self.unsupported)
+        if self.broken:
+            raise RuntimeError(f"the shared scenario broke: {self.broken}")
         for v in self.out.violations:
             out.fail(v)
         out.record(**{k: self.out.metrics[k] for k in SHARED_METRICS if k in self.out.metrics})
@@ -59,10 +80,7 @@ class ParallelSessionTests(SyncHarnessBase):
     async def _session_run(self) -> SharedRun:
         if self._sessions is None:
             self._sessions = SharedRun(Outcome())
-            try:
-                await self._run_sessions(self._sessions)
-            except PropertyViolation:
-                pass
+            await self._sessions.play(self._run_sessions)
         return self._sessions
 
     async def _run_sessions(self, run: SharedRun) -> None:
@@ -162,6 +180,7 @@ class ParallelSessionTests(SyncHarnessBase):
         run = await self._session_run()
         run.carry(out)
         log: RangeLog = run.data["log"]
+        out.require(bool(log.requests), "range requests were logged", "the log is empty")
         unlogged = self._unlogged(run)
         out.require(not unlogged, "every synced height passed a logged link", "; ".join(unlogged))
         doubles = log.double_fetches()
