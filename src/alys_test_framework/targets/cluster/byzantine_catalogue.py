@@ -60,7 +60,8 @@ Spoil = Callable[[OBlock, "Forge"], OBlock]
 @dataclass(frozen=True)
 class ByzCase:
     """One adversarial input. ``expect`` is what the victim must do: ``ban`` (score <= -100,
-    P1/P2), ``penalty`` (a milder score drop, no ban: P5), or ``ignore`` (nothing, e.g. ties)."""
+    P1/P2), ``penalty`` (a milder score drop, no ban: P5), ``ignore`` (nothing, e.g. ties), or
+    ``accept`` (a valid block at a rule's edge, which an over-strict node would refuse)."""
 
     id: str
     rule: str
@@ -160,6 +161,29 @@ FRAMES: dict[str, tuple[str, str, Callable[[OracleSpec], bytes]]] = {
 NEEDS_TWO_AUTHORITIES = ("B1-other-authority", "B3")
 
 
+def _with_txs(b: OBlock, f: Forge, txs: tuple[bytes, ...]) -> OBlock:
+    return f.sign(b.replace(txs=txs, tx_root=tx_root(txs)))
+
+
+def _max_body(b: OBlock, f: Forge) -> OBlock:
+    """A body of exactly ``max_block_bytes``: valid (B6 says at most)."""
+    total = f.spec.max_block_bytes
+    sizes = [60_000] * (total // 60_000) + ([total % 60_000] if total % 60_000 else [])
+    return _with_txs(b, f, tuple(bytes([i % 256]) * n for i, n in enumerate(sizes)))
+
+
+# Valid blocks at the edge of a rule: the victim must import them (gossip at head + 1). A node
+# that computes a rule more strictly than the spec (an odd Merkle level dropped instead of its
+# last node doubled, a size limit off by one) refuses them; no invalid input could show that.
+VALID_EDGES: dict[str, tuple[str, str, Spoil]] = {
+    "B5-odd-txs": ("B5", "three transactions (an odd Merkle level)",
+                   lambda b, f: _with_txs(b, f, (b"tx-a", b"tx-b", b"tx-c"))),
+    "B5-five-txs": ("B5", "five transactions (odd levels twice)",
+                    lambda b, f: _with_txs(b, f, tuple(b"tx-%d" % i for i in range(5)))),
+    "B6-exact-max": ("B6", "body of exactly max_block_bytes", _max_body),
+}  # fmt: skip
+
+
 def catalogue(authorities: int = 2) -> list[ByzCase]:
     """Every case: each block rule on gossip and on ranges of 1, a few and > one batch with the
     bad block first/middle/last; frames; handshakes; withheld ranges; a peer that comes back.
@@ -196,6 +220,11 @@ def catalogue(authorities: int = 2) -> list[ByzCase]:
         ByzCase("F1-equivocation/gossip", "F1", "equivocation",
                 "two valid blocks for one slot by its owner (needs the key)", "ignore"),
     ]  # fmt: skip
+    # valid edges after every range case: after a gossip import the reference victim was seen
+    # to ask its next range from below the attacker's fresh branch, which the attacker can only
+    # answer empty (P5: a penalty that is the attacker's doing, not the victim's)
+    for cid, (rule, detail, edge) in VALID_EDGES.items():
+        out.append(ByzCase(f"{cid}/gossip", rule, "gossip", detail, "accept", edge))
     return out
 
 
@@ -475,6 +504,7 @@ async def play_case(
     """
     t0 = time.monotonic()
     tie: OBlock | None = None  # equivocation: the first block, which the victim must keep
+    good: list[OBlock] = []  # accept: the valid edge block the victim must import
     base_h = await quiesce(victim_rpc, timeout_s, poll_s)
     parent = await victim_rpc("chain_getBlockByHeight", base_h)
     anchor = OBlock.from_json(parent)
@@ -495,7 +525,7 @@ async def play_case(
         if case.path == "gossip":
             assert case.spoil is not None
             b = case.spoil(honest[0], forge)
-            bad.append(b)
+            (good if case.expect == "accept" else bad).append(b)
             await _wait(lambda: _handshook(peer), 5, poll_s)
             peer.send(new_block_payload(b.encode()))
         elif case.path == "equivocation":
@@ -516,7 +546,7 @@ async def play_case(
         if peer._writer is not None:
             with contextlib.suppress(ConnectionError, OSError):
                 await peer._writer.drain()
-        banned, score = await _outcome(case, peer, victim_rpc, timeout_s, poll_s, bad)
+        banned, score = await _outcome(case, peer, victim_rpc, timeout_s, poll_s, bad or good)
         if case.path == "flap" and banned:
             await peer.close()
             again = ByzantinePeer(spec, claimed, peer.listen_port, peer.source_ip)
@@ -533,6 +563,11 @@ async def play_case(
         if got and _same(OBlock.from_json(got), b):
             in_chain.append(got["hash"])
     vs = _judge(case, bad, banned, score, in_chain, peer)
+    if good and not await _imported(victim_rpc, good):
+        vs.append(Violation(case.rule, f"{case.id}: the victim refused a valid block "
+                            f"({case.detail})", good[0].height))  # fmt: skip
+    if good and banned:
+        vs.append(Violation("P2", f"{case.id}: the sender of a valid block was banned"))
     if tie is not None and tie.hash in peer.gossip_received:
         vs.append(Violation("G1", f"{case.id}: the victim forwarded the gossiped block back to "
                             "its sender", tie.height))  # fmt: skip
@@ -660,6 +695,8 @@ async def _outcome(
             break
         if bad and await _imported(rpc, bad):
             break
+        if case.expect == "accept" and (banned or peer.closed_by_victim):
+            break  # refused: it will not be imported now
         if case.expect == "penalty" and (
             banned or (score is not None and score < 0) or peer.closed_by_victim
         ):
