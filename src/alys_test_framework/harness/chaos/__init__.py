@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ...chaos import ChaosRun, settings_from_config
-from ...chaos.mechanisms import MECHANISMS
+from ...chaos.mechanisms import select
 from ...chaos.report import ChaosReport
 from ...results import TestResult
 from ..base import BaseHarness, HarnessContext, Outcome, harness_test
@@ -46,8 +46,9 @@ class ChaosHarness(BaseHarness):
 
     @harness_test("chaos")
     async def test_every_mechanism_available(self, out: Outcome) -> None:
+        # the mechanism the run would use in its network mode (kernel mode: netem's absence)
         missing = {t.value: why for t in self.settings.allowed
-                   if (why := MECHANISMS[t].unavailable()) is not None}  # fmt: skip
+                   if (why := select(t, self.settings.network)[1]) is not None}  # fmt: skip
         out.record(unsupported=missing)
         out.expect(True, "mechanisms probed")
         if missing:
