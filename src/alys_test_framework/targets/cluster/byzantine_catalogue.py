@@ -10,7 +10,8 @@ as P1–P5 say, and (with an honest source) sync still completes.
 
 Rules of this module:
 1. Paths: ``gossip`` (one NewBlock), ``range`` (a Blocks response of 1, a few, or more than one
-   verification batch (> 64) of blocks, with the bad block first, in the middle or last),
+   verification batch (> 64) of blocks, with the bad block first, in the middle or last, or two
+   signatures swapped inside one batch),
    ``frame`` (malformed / oversized / unknown / trailing bytes), ``handshake`` (wrong chain,
    genesis, version), ``withhold`` (claims a head, never answers), ``flap`` (fails a range,
    comes back while banned).
@@ -215,6 +216,10 @@ def catalogue(authorities: int = 2) -> list[ByzCase]:
                 "penalty"),
         ByzCase("P2-wrong-heights/range", "P2", "range", "range starting at the wrong height",
                 "ban", size=5, position="shifted"),
+        ByzCase("B1-swapped/range", "B1", "range",
+                "two signatures swapped within one verification batch (their sum is unchanged: "
+                "only random coefficients tell)", "ban", size=VERIFY_BATCH + 16,
+                position="swapped"),
         ByzCase("P3-flap/flap", "P3", "flap", "fails a range, reconnects while banned", "ban",
                 BLOCK_SPOILS["B1-outsider"][1], 5, "middle"),
         ByzCase("F1-equivocation/gossip", "F1", "equivocation",
@@ -607,6 +612,12 @@ def _plan(
     if case.spoil is not None:
         rng, b = spoiled_range(case, honest, forge)
         bad.append(b)
+    elif case.position == "swapped":  # two valid signatures, each on the other's block
+        rng = list(honest[: case.size])
+        i = len(rng) // 2
+        x, y = rng[i], rng[i + 1]
+        rng[i], rng[i + 1] = x.replace(signature=y.signature), y.replace(signature=x.signature)
+        bad += [rng[i], rng[i + 1]]
     else:
         rng = list(honest[: case.size])
     served = rng if case.position != "shifted" else rng[1:]
