@@ -223,7 +223,8 @@ def catalogue(authorities: int = 2) -> list[ByzCase]:
         ByzCase("P3-flap/flap", "P3", "flap", "fails a range, reconnects while banned", "ban",
                 BLOCK_SPOILS["B1-outsider"][1], 5, "middle"),
         ByzCase("F1-equivocation/gossip", "F1", "equivocation",
-                "two valid blocks for one slot by its owner (needs the key)", "ignore"),
+                "two valid blocks for one slot by its owner (needs the key), the second also "
+                "offered to sync by a rival peer: an equal-height branch", "ignore"),
     ]  # fmt: skip
     # valid edges after every range case: after a gossip import the reference victim was seen
     # to ask its next range from below the attacker's fresh branch, which the attacker can only
@@ -542,6 +543,8 @@ async def play_case(
             if await _head_becomes(victim_rpc, x, timeout_s, poll_s):
                 tie = x
             peer.send(new_block_payload(y.encode()))
+            if tie is not None:  # the same tie offered to sync: a rival whose head is y
+                await _offer_branch(spec, [y], victim_p2p, victim_rpc, timeout_s, poll_s)
         elif case.path == "frame":
             assert case.frame is not None
             await _wait(lambda: _handshook(peer), 5, poll_s)
@@ -653,6 +656,34 @@ async def _imported(rpc: RpcCall, bad: Sequence[OBlock]) -> bool:
         if got and _same(OBlock.from_json(got), b):
             return True
     return False
+
+
+async def _offer_branch(
+    spec: OracleSpec,
+    branch: Sequence[OBlock],
+    victim_p2p: tuple[str, int],
+    victim_rpc: RpcCall,
+    timeout_s: float,
+    poll_s: float,
+) -> None:
+    """A second peer claiming ``branch``'s tip as its head and serving it to sync; returns once
+    the victim has read its Hello (a Ping answered) and, if it asked for the branch, once it
+    settled. Whether the victim asks at all is its business: an equal-height head need not be
+    synced from."""
+    enc = {b.height: b.encode() for b in branch}
+    rival = ByzantinePeer(spec, branch[-1])
+    rival.responder = lambda req, start, count: blocks_payload(
+        req, [enc[h] for h in range(start, start + count) if h in enc]
+    )
+    try:
+        await rival.connect(*victim_p2p, head_height=branch[-1].height)
+        if await _wait(lambda: _handshook(rival), 5, poll_s) and not rival.closed_by_victim:
+            rival.ping()
+            await _wait(lambda: rival.pongs > 0 or rival.closed_by_victim, 5, poll_s)
+            if rival.requests:
+                await quiesce(victim_rpc, timeout_s, poll_s)
+    finally:
+        await rival.close()
 
 
 async def _head_becomes(rpc: RpcCall, b: OBlock, timeout_s: float, poll_s: float) -> bool:
