@@ -159,8 +159,10 @@ def _failures(report_dir: str) -> list[str]:
     for ph in data.get("phases", []):
         for t in ph.get("tests", []):
             if t.get("status") in ("failed", "error"):
-                # one entry per violated property: a rule broken beside a stall is still a kill
-                for part in (t.get("message") or "").split("; "):
+                # one entry per violated property (metrics.violations, each whole: a stall's
+                # context is part of the stall): a rule broken beside a stall is still a kill
+                parts = (t.get("metrics") or {}).get("violations") or [t.get("message") or ""]
+                for part in parts:
                     out.append(f"{t.get('name')}: {part}".strip())
         for v in ph.get("validators", []):
             name = v.get("validator") or ""

@@ -35,6 +35,7 @@ from ..results import TestResult, TestStatus
 from ..waiting import Stalled, WaitTimeout, progress_reporter
 
 PROGRESS_EVERY_S = 1.0
+MAX_LISTED_VIOLATIONS = 50
 
 
 @runtime_checkable
@@ -259,6 +260,8 @@ class BaseHarness:
             message = f"{type(exc).__name__}: {exc}"
             out.metrics.setdefault("traceback", traceback.format_exc(limit=6))
         duration = time.perf_counter() - start
+        if out.violations:  # each violated property whole (the message joins them with "; ")
+            out.metrics.setdefault("violations", list(out.violations[:MAX_LISTED_VIOLATIONS]))
         if status is TestStatus.PASSED:
             if out.violations:
                 status, message = TestStatus.FAILED, "; ".join(out.violations)
