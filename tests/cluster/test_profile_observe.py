@@ -76,6 +76,7 @@ def test_alys_profile_measures_peers_and_names_what_it_cannot() -> None:
 
 
 # -- peers -----------------------------------------------------------------------------------
+@pytest.mark.slow  # a cross-check of the adapter against the reference node's own RPC
 def test_observed_peers_match_the_nodes_own_peer_list(tmp_path: Path) -> None:
     """Proxied and direct links are both seen; a killed peer leaves the set."""
 
@@ -121,6 +122,7 @@ async def _corrupt_and_observe(tmp_path: Path, extra: list[str]) -> tuple[object
         return obs, own
 
 
+@pytest.mark.slow  # a cross-check of the adapter against the reference node's own RPC
 def test_observed_ban_agrees_with_the_nodes_ban_list(tmp_path: Path) -> None:
     obs, own = asyncio.run(_corrupt_and_observe(tmp_path, []))
     assert obs.banned is True, obs  # type: ignore[attr-defined]
