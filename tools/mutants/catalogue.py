@@ -196,6 +196,8 @@ EQUIVALENT = {
     "C4 refuses it (every chain starts at the genesis block)",
     "val-height-link": "a range with a gap is refused by the sync machine's height check and a "
     "gossiped block above head + 1 goes to sync (G3), so validation never sees a gap",
+    "verify-producer-index": "validation refuses a producer index >= n (B2) before any "
+    "signature is verified (the catalogue's B2-edge case, index n, is refused either way)",
     "bh-blob-gas-swapped": "the embedded endpoint never builds non-zero blob gas: both fields 0",
 }
 MUTANTS = [Mutant(**{**m.__dict__, "equivalent": EQUIVALENT.get(m.id, "")}) for m in MUTANTS]

@@ -114,6 +114,8 @@ BLOCK_SPOILS: dict[str, tuple[str, Spoil]] = {
     ),
     "B2": ("producer index beyond the authority set",
            lambda b, f: b.replace(producer=len(f.spec.authorities) + 3)),
+    "B2-edge": ("producer index equal to the number of authorities (one past the last)",
+                lambda b, f: b.replace(producer=len(f.spec.authorities))),
     "B3": ("producer does not own the slot (validly signed by the claimed producer)",
            lambda b, f: f.sign(b.replace(producer=(b.producer + 1) % len(f.spec.authorities)))
            if len(f.spec.authorities) > 1 else f.sign(b.replace(timestamp=b.timestamp + 1))),
