@@ -41,6 +41,7 @@ from ...oracles.chain.encoding import tx_root
 from ...oracles.chain.signatures import DST
 
 VERIFY_BATCH = 64
+FANOUT_LISTENERS = 9  # more peers besides the sender than the fan-out of 8 (G1): 8 must get it
 _PORTS = itertools.count(20000 + os.getpid() % 10000)
 _SOURCES = itertools.count(1)
 
@@ -513,6 +514,7 @@ async def play_case(
     t0 = time.monotonic()
     tie: OBlock | None = None  # equivocation: the first block, which the victim must keep
     good: list[OBlock] = []  # accept: the valid edge block the victim must import
+    listeners: list[ByzantinePeer] = []  # equivocation: peers the imported block must reach
     base_h = await quiesce(victim_rpc, timeout_s, poll_s)
     parent = await victim_rpc("chain_getBlockByHeight", base_h)
     anchor = OBlock.from_json(parent)
@@ -539,6 +541,11 @@ async def play_case(
         elif case.path == "equivocation":
             x, y = equivocation(anchor, spec, forge)
             await _wait(lambda: _handshook(peer), 5, poll_s)
+            for _ in range(FANOUT_LISTENERS):  # honest-looking peers x must be forwarded to
+                lst = ByzantinePeer(spec, anchor)
+                listeners.append(lst)
+                await lst.connect(*victim_p2p)
+            await _wait(lambda: all(_handshook(lst) for lst in listeners), 5, poll_s)
             peer.send(new_block_payload(x.encode()))
             # the second block only once the first is the head: then the pair is a tie the
             # victim must keep (F1), not a race of two arrivals
@@ -578,6 +585,19 @@ async def play_case(
                             f"({case.detail})", good[0].height))  # fmt: skip
     if good and banned:
         vs.append(Violation("P2", f"{case.id}: the sender of a valid block was banned"))
+    if tie is not None and listeners:  # G1: forwarded to min(8, peers - 1) peers
+        want = min(8, len(listeners))
+        got = await _wait(
+            lambda: sum(tie.hash in lst.gossip_received for lst in listeners) >= want,
+            timeout_s, poll_s,
+        )  # fmt: skip
+        reached = sum(tie.hash in lst.gossip_received for lst in listeners)
+        if not got:
+            vs.append(Violation("G1", f"{case.id}: a block imported from gossip was forwarded "
+                                f"to {reached} of {len(listeners)} other peers (G1: to "
+                                f"min(8, peers - 1))", tie.height))  # fmt: skip
+    for lst in listeners:
+        await lst.close()
     if tie is not None and tie.hash in peer.gossip_received:
         vs.append(Violation("G1", f"{case.id}: the victim forwarded the gossiped block back to "
                             "its sender", tie.height))  # fmt: skip
