@@ -49,6 +49,7 @@ def test_catalogue_covers_every_path_and_rule() -> None:
         "withhold",
         "flap",
         "equivocation",
+        "gap",
     }
     ranges = {(c.size, c.position) for c in cases if c.path == "range" and c.spoil}
     assert {(1, "first"), (5, "middle"), (VERIFY_BATCH + 16, "last")} <= ranges

@@ -12,6 +12,7 @@ Rules of this module:
 1. Paths: ``gossip`` (one NewBlock), ``range`` (a Blocks response of 1, a few, or more than one
    verification batch (> 64) of blocks, with the bad block first, in the middle or last, or two
    signatures swapped inside one batch),
+   ``gap`` (a valid block above head + 1 that must start a sync, G3),
    ``frame`` (malformed / oversized / unknown / trailing bytes), ``handshake`` (wrong chain,
    genesis, version), ``withhold`` (claims a head, never answers), ``flap`` (fails a range,
    comes back while banned).
@@ -229,6 +230,10 @@ def catalogue(authorities: int = 2) -> list[ByzCase]:
                 "two valid blocks for one slot by its owner (needs the key), the second also "
                 "offered to sync by a rival peer: an equal-height branch", "ignore"),
     ]  # fmt: skip
+    out.append(ByzCase("G3-gap/gossip", "G3", "gap",
+                       "a valid block two above the head, gossiped by a peer whose Hello "
+                       "claimed no higher head: the gap must make the victim sync from it",
+                       "accept"))  # fmt: skip
     # valid edges after every range case: after a gossip import the reference victim was seen
     # to ask its next range from below the attacker's fresh branch, which the attacker can only
     # answer empty (P5: a penalty that is the attacker's doing, not the victim's)
@@ -554,6 +559,15 @@ async def play_case(
             peer.send(new_block_payload(y.encode()))
             if tie is not None:  # the same tie offered to sync: a rival whose head is y
                 await _offer_branch(spec, [y], victim_p2p, victim_rpc, timeout_s, poll_s)
+        elif case.path == "gap":  # G3: a block above head + 1 tells sync the sender's head
+            branch = fresh_branch(anchor, 2, forge)
+            enc = {b.height: b.encode() for b in branch}
+            peer.responder = lambda req, start, count: blocks_payload(
+                req, [enc[h] for h in range(start, start + count) if h in enc]
+            )
+            await _wait(lambda: _handshook(peer), 5, poll_s)
+            peer.send(new_block_payload(branch[1].encode()))
+            good.append(branch[1])
         elif case.path == "frame":
             assert case.frame is not None
             await _wait(lambda: _handshook(peer), 5, poll_s)
