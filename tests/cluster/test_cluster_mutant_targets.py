@@ -46,10 +46,6 @@ def _run_mutated(tmp_path: Path, mutant: str, test: str) -> list[dict]:
         pytest.param(
             "gossip-gap-ignored", "test_byzantine_catalogue", "[G3]", marks=pytest.mark.slow
         ),
-        pytest.param(
-            "bls-batch-no-random", "test_byzantine_catalogue", "[B1]", marks=pytest.mark.slow
-        ),
-        pytest.param("merkle-odd-drop", "test_byzantine_catalogue", "[B5]", marks=pytest.mark.slow),
     ],
 )
 def test_a_mutant_fails_the_test_that_should_catch_it(
