@@ -41,8 +41,8 @@ CASES = [
      "sync completes through disconnections and gossip races", "stalled"),
     ("no-range-reassign", "test_parallel_sync_with_failures",
      "parallel sync with a lost source completes", "stalled"),
-    ("no-range-reassign", "test_peer_disconnection_resilience",
-     "sync completes through disconnections and gossip races", "stalled"),
+    # test_peer_disconnection_resilience has no broken target here: no-range-reassign failed it
+    # only on a loaded machine (a cut source comes back and is asked again, which "recovers")
     ("accept-bad-signatures", "test_corrupted_block_handling", "corrupted blocks rejected", None),
     ("accept-bad-signatures", "test_chain_validation",
      "the synced chain is valid from genesis (oracle)", "[B1]"),
