@@ -127,14 +127,22 @@ def _run_chaos(
     return rc, str(report)
 
 
-def chaos_verdict(rc: int | None, report_dir: str) -> tuple[str, str]:
-    """Rule 5: (status, the first failing checker's ``checker: [RULE] detail`` line)."""
+def _by_exit(rc: int | None, ran_past: str, passed: str) -> tuple[str, str] | None:
+    """The verdict an exit code alone decides (no run, a pass, a crash); None for exit 1."""
     if rc is None:
-        return "missed-timeout", "chaos run past --timeout-s"
+        return "missed-timeout", ran_past
     if rc == 0:
-        return "survived", "chaos run passed"
+        return "survived", passed
     if rc != 1:
         return "error", f"exit {rc}"
+    return None
+
+
+def chaos_verdict(rc: int | None, report_dir: str) -> tuple[str, str]:
+    """Rule 5: (status, the first failing checker's ``checker: [RULE] detail`` line)."""
+    decided = _by_exit(rc, "chaos run past --timeout-s", "chaos run passed")
+    if decided is not None:
+        return decided
     path = Path(report_dir) / "chaos_report.json"
     try:
         data = json.loads(path.read_text())
@@ -181,12 +189,9 @@ def _derivative(validator: str) -> bool:
 
 
 def judge(rc: int | None, report_dir: str) -> tuple[str, str]:
-    if rc is None:
-        return "missed-timeout", "phase ran past --timeout-s"
-    if rc == 0:
-        return "survived", "phase passed"
-    if rc != 1:
-        return "error", f"exit {rc}"
+    decided = _by_exit(rc, "phase ran past --timeout-s", "phase passed")
+    if decided is not None:
+        return decided
     fails = _failures(report_dir)
     real = [f for f in fails if not any(w in f.lower() for w in TIMEOUT_WORDS)]
     if real:
